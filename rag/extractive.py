@@ -1,0 +1,116 @@
+"""The offline answerer: pick the sentences of the retrieved passages that answer the question.
+
+Each candidate sentence is scored on four signals:
+  dense  cosine between question and sentence (MiniLM), computed for the best lexical candidates only
+  lex    IDF-weighted share of the question's content words that the sentence contains
+  kind   whether the sentence has what the question asks for (a number for "how many", a name for "who")
+  prior  the fused retrieval rank of its passage
+The answer is the best sentence, plus a second one when it is nearly as good and adds question words.
+`support` (dense of the best sentence and word coverage of its passage) decides abstention.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .text import Idf, sentence_spans, terms
+from .types import Passage
+
+DENSE_CANDIDATES = 10  # sentences embedded per question: enough to hold the answer, cheap (~10 ms)
+MIN_WORDS = 4
+W_DENSE, W_LEX, W_KIND, W_PRIOR = 0.5, 0.35, 0.1, 0.05
+
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_KINDS = [
+    (re.compile(r"^(how (many|much|large|big|long|old|often|far)|what (number|percentage|share|amount))\b"),
+     re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b",
+                re.I)),
+    (re.compile(r"^(when|what (year|date|day|month|time)|which (year|date|day|month))\b"),
+     re.compile(rf"\b(1[5-9]\d\d|20\d\d|{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+                r"|yesterday|today|last (week|month|year)|earlier|later)\b", re.I)),
+    (re.compile(r"^(who|whom|whose|which (company|person|firm|lab|people|engineers|organi[sz]ation))\b"),
+     re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")),
+    (re.compile(r"^(where|which (city|country|state|place|data cent(er|re)|facility))\b"),
+     re.compile(r"\b(in|at|from|near) [A-Z][a-z]+|\b[A-Z][a-z]+, [A-Z][a-z]+")),
+]
+
+
+@dataclass
+class Candidate:
+    passage: int  # index into the retrieved passages
+    start: int  # offsets within the passage text
+    end: int
+    text: str
+    terms: frozenset
+    lex: float
+    kind: float
+    prior: float
+    dense: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return W_DENSE * self.dense + W_LEX * self.lex + W_KIND * self.kind + W_PRIOR * self.prior
+
+
+@dataclass
+class Extract:
+    sentences: list[Candidate]
+    support: float
+    features: dict
+
+
+def answer_kind(question: str):
+    q = question.strip().lower()
+    for asks, has in _KINDS:
+        if asks.search(q):
+            return has
+    return None
+
+
+class ExtractiveAnswerer:
+    def __init__(self, embed_model):
+        self.embed_model = embed_model
+
+    def extract(self, question: str, passages: list[Passage], idf: Idf) -> Extract | None:
+        q_terms = set(terms(question))
+        weight = {t: idf(t) for t in q_terms}
+        total = sum(weight.values()) or 1.0
+        kind = answer_kind(question)
+        candidates = []
+        for i, passage in enumerate(passages):
+            for lo, hi in sentence_spans(passage.text):
+                text = passage.text[lo:hi]
+                if len(text.split()) < MIN_WORDS or text.strip("# ") == passage.title:
+                    continue  # too short to answer anything; or the headline, which the citation shows
+                s_terms = frozenset(terms(text))
+                candidates.append(Candidate(
+                    passage=i, start=lo, end=hi, text=text, terms=s_terms,
+                    lex=sum(weight[t] for t in q_terms & s_terms) / total,
+                    kind=0.5 if kind is None else float(bool(kind.search(text))),
+                    prior=1.0 / (1 + i)))
+        if not candidates:
+            return None
+        candidates.sort(key=lambda c: -(0.6 * c.lex + 0.2 * c.kind + 0.2 * c.prior))
+        shortlist = candidates[:DENSE_CANDIDATES]
+        vectors = np.asarray(self.embed_model.get_text_embedding_batch(
+            [question] + [c.text for c in shortlist]))
+        for candidate, cosine in zip(shortlist, vectors[1:] @ vectors[0]):
+            candidate.dense = float(cosine)
+        shortlist.sort(key=lambda c: -c.score)
+        best = shortlist[0]
+        chosen = [best]
+        for other in shortlist[1:]:
+            adds_words = (other.terms & q_terms) - best.terms
+            if other.score >= 0.9 * best.score and adds_words and other.text != best.text:
+                chosen.append(other)
+                break
+        chosen.sort(key=lambda c: (c.passage, c.start))
+        covered = set(terms(passages[best.passage].title + " " + passages[best.passage].text)) & q_terms
+        coverage = sum(weight[t] for t in covered) / total if q_terms else 0.0
+        support = 0.6 * best.dense + 0.4 * coverage
+        missing = sorted(t for t in q_terms if t not in covered)
+        return Extract(chosen, support, {
+            "best_dense": round(best.dense, 4), "best_lex": round(best.lex, 4), "coverage": round(coverage, 4),
+            "missing_terms": missing, "support": round(support, 4)})

@@ -1,0 +1,127 @@
+"""Hybrid retrieval: Chroma vectors and BM25, fused by reciprocal rank. No LLM calls."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.vector_stores import (FilterOperator, MetadataFilter, MetadataFilters,
+                                            VectorStoreQuery)
+
+from .index import Index, date_int
+from .types import Passage
+
+RRF_K = 60  # the usual reciprocal-rank constant; the fused ranking is insensitive to it near 60
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to chosen articles and/or a publication-date range (ISO dates, inclusive)."""
+
+    article_ids: tuple[str, ...] = ()
+    date_from: str = ""
+    date_to: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.article_ids or self.date_from or self.date_to)
+
+    def metadata_filters(self) -> MetadataFilters | None:
+        parts = []
+        if self.article_ids:
+            parts.append(MetadataFilter(key="article_id", operator=FilterOperator.IN,
+                                        value=list(self.article_ids)))
+        if self.date_from:
+            parts.append(MetadataFilter(key="date_int", operator=FilterOperator.GTE,
+                                        value=date_int(self.date_from)))
+        if self.date_to:
+            parts.append(MetadataFilter(key="date_int", operator=FilterOperator.LTE,
+                                        value=date_int(self.date_to)))
+        return MetadataFilters(filters=parts) if parts else None
+
+    def admits(self, article_id: str, day: int) -> bool:
+        return ((not self.article_ids or article_id in self.article_ids)
+                and (not self.date_from or day >= date_int(self.date_from))
+                and (not self.date_to or day <= date_int(self.date_to)))
+
+
+class HybridRetriever(BaseRetriever):
+    """A LlamaIndex retriever, so it also drops into users' own query engines."""
+
+    def __init__(self, index: Index, top_k: int = 5):
+        super().__init__()
+        self.index = index
+        self.top_k = top_k
+
+    def search(self, question: str, top_k: int | None = None, filters: Filters | None = None,
+               trace: dict | None = None) -> list[Passage]:
+        top_k = top_k or self.top_k
+        filters = filters or Filters()
+        pool = max(20, 4 * top_k)  # candidates from each side before fusion
+        dense = self._dense(question, pool, filters)
+        sparse = self._bm25(question, pool, filters)
+        fused: dict[str, float] = {}
+        for ranking in (dense, sparse):
+            for rank, chunk_id in enumerate(ranking):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        best = sorted(fused, key=lambda cid: -fused[cid])[:top_k]
+        if trace is not None:
+            trace["ranks"] = {cid: {"dense": _rank(dense, cid), "bm25": _rank(sparse, cid)} for cid in best}
+        passages = self.passages(best)
+        for passage in passages:
+            passage.score = fused[passage.id]
+        return passages
+
+    def passages(self, chunk_ids: list[str]) -> list[Passage]:
+        """Passages by chunk id, in the given order (ids no longer stored are dropped)."""
+        if not chunk_ids:
+            return []
+        got = self.index.collection.get(ids=chunk_ids, include=["documents", "metadatas"])
+        by_id = {cid: (text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+        out = []
+        for cid in chunk_ids:
+            if cid in by_id:
+                text, meta = by_id[cid]
+                out.append(Passage(id=cid, article_id=meta["article_id"], title=meta.get("title", ""),
+                                   text=text, start=int(meta["start"]), end=int(meta["end"]),
+                                   date=meta.get("date", ""), source=meta.get("source", "")))
+        return out
+
+    def _dense(self, question: str, k: int, filters: Filters) -> list[str]:
+        embedding = self.index.embed_model.get_query_embedding(question)
+        result = self.index.vector_store.query(VectorStoreQuery(
+            query_embedding=embedding, similarity_top_k=k, filters=filters.metadata_filters()))
+        return list(result.ids or [])
+
+    def _bm25(self, question: str, k: int, filters: Filters) -> list[str]:
+        retriever = self.index.load_bm25()
+        if retriever is None:
+            return []
+        corpus = retriever.corpus
+        mask = None
+        if filters:
+            mask = np.array([int(filters.admits(doc["article_id"], int(doc.get("date_int", 0))))
+                             for doc in corpus])
+            if not mask.any():
+                return []
+        tokens = bm25s.tokenize(question, stemmer=retriever.stemmer, token_pattern=retriever.token_pattern,
+                                show_progress=False)
+        k = min(k, len(corpus))
+        indexes, scores = retriever.bm25.retrieve(tokens, k=k, weight_mask=mask, show_progress=False)
+        # bm25s returns corpus rows when it loaded the corpus itself, positions otherwise
+        docs = (i if isinstance(i, dict) else corpus[int(i)] for i in indexes[0])
+        return [doc["node_id"] for doc, score in zip(docs, scores[0]) if score > 0]
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return [NodeWithScore(node=passage_node(p), score=p.score) for p in self.search(query_bundle.query_str)]
+
+
+def passage_node(passage: Passage) -> TextNode:
+    return TextNode(id_=passage.id, text=passage.text, start_char_idx=passage.start, end_char_idx=passage.end,
+                    metadata={"article_id": passage.article_id, "title": passage.title, "date": passage.date,
+                              "source": passage.source})
+
+
+def _rank(ranking: list[str], chunk_id: str) -> int | None:
+    return ranking.index(chunk_id) + 1 if chunk_id in ranking else None

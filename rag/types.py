@@ -1,0 +1,107 @@
+"""The data that flows through the pipeline: Article -> Passage -> Answer with Citations."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str  # path relative to the corpus folder, POSIX style: stable across machines
+    title: str
+    text: str  # the body that passages' character offsets point into
+    date: str = ""  # ISO date when known
+    author: str = ""
+    source: str = ""
+    content_hash: str = ""
+
+
+@dataclass
+class Passage:
+    """A chunk of one article, located by character offsets into `Article.text`."""
+
+    id: str
+    article_id: str
+    title: str
+    text: str
+    start: int
+    end: int
+    date: str = ""
+    source: str = ""
+    score: float = 0.0
+
+
+@dataclass
+class Citation:
+    n: int
+    article_id: str
+    title: str
+    date: str
+    text: str  # the quoted passage
+    start: int
+    end: int
+    score: float
+    passage_id: str = ""
+    quote: str = ""  # the sentence(s) of the passage the answer relies on, when known
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    retrieved: list[Passage] = field(default_factory=list)
+    trace: dict[str, Any] = field(default_factory=dict)
+    notice: str = ""  # shown to the user: truncation, LLM fallback, ...
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON contract of the CLI (`--json`) and the page's API."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "notice": self.notice,
+            "citations": [c.to_dict() for c in self.citations],
+            "retrieved": [
+                {"rank": i + 1, "passage_id": p.id, "article_id": p.article_id, "title": p.title,
+                 "date": p.date, "text": p.text, "start": p.start, "end": p.end, "score": round(p.score, 6)}
+                for i, p in enumerate(self.retrieved)
+            ],
+            "timings_ms": self.trace.get("timings_ms", {}),
+            "trace": self.trace,
+        }
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (path, note) e.g. encoding fallback
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+
+    @property
+    def articles_read(self) -> int:
+        return len(self.added) + len(self.updated) + len(self.unchanged)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"articles_read": self.articles_read}
+
+    def summary(self) -> str:
+        lines = [
+            f"added {len(self.added)}, updated {len(self.updated)}, removed {len(self.removed)}, "
+            f"unchanged {len(self.unchanged)}, skipped {len(self.skipped)}",
+            f"chunks embedded {self.chunks_embedded}, chunks in index {self.chunks_total}, "
+            f"{self.seconds:.1f} s",
+        ]
+        lines += [f"  skipped {path}: {reason}" for path, reason in self.skipped]
+        lines += [f"  note {path}: {note}" for path, note in self.notes]
+        return "\n".join(lines)
