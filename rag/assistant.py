@@ -81,7 +81,8 @@ class AnswerStream:
 class Assistant:
     def __init__(self, settings: Settings | None = None, **overrides):
         base = settings or Settings()
-        self.settings = base.model_copy(update=overrides) if overrides else base
+        # validated, so a plain-str key becomes a SecretStr and a bad value fails here, not later
+        self.settings = type(base).model_validate(base.model_dump() | overrides) if overrides else base
         self.embed_model, slug = make_embedding(self.settings)
         self.index = Index(self.settings, self.embed_model, slug)
         self.chunker = Chunker(self.settings.chunk_size, self.settings.chunk_overlap)
@@ -209,6 +210,9 @@ class Assistant:
         except Exception as err:  # network, timeout, 4xx/5xx after retries, malformed responses
             trace["fallback"] = describe_error(err, self.settings)
             trace["llm_partial"] = raw
+            return None
+        if not raw.strip():  # an unparseable or empty reply must not pass as "the articles don't say"
+            trace["fallback"] = "the language model sent an empty or unreadable reply"
             return None
         trace["llm_raw"] = raw
         raw, trace["auto_cited"] = cite.attach_missing(raw, retrieved)

@@ -29,7 +29,6 @@ from .chunking import Chunker
 from .corpus import CorpusScan
 from .types import Article, IngestReport, Passage
 
-GROUP_CHUNKS = 512  # chunks embedded and written together: big enough to batch well, small to lose little on a kill
 PAGE = 5000
 
 
@@ -167,7 +166,7 @@ class Index:
         size = 0
         for article in articles:
             passages = chunker.split(article)
-            if size >= GROUP_CHUNKS:
+            if size >= self.settings.ingest_batch:
                 groups.append([])
                 size = 0
             groups[-1].append((article, passages))
@@ -232,7 +231,7 @@ class Index:
         tmp, old = (self.bm25_dir.with_name(self.bm25_dir.name + suffix) for suffix in (".tmp", ".old"))
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        retriever.persist(str(tmp))
+        retriever.persist(str(tmp), show_progress=False)
         (tmp / "state.json").write_text(json.dumps({"fingerprint": self._fingerprint(ids)}))
         shutil.rmtree(old, ignore_errors=True)
         if self.bm25_dir.exists():
