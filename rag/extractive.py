@@ -6,7 +6,8 @@ Each candidate sentence is scored on four signals:
   kind   whether the sentence has what the question asks for (a number for "how many", a name for "who")
   prior  the fused retrieval rank of its passage
 The answer is the best sentence, plus a second one when it is nearly as good and adds question words.
-`support` (dense of the best sentence and word coverage of its passage) decides abstention.
+`support` (dense of the best sentence and word coverage of its passage, discounted for question words the
+corpus never uses) decides abstention.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from .types import Passage
 DENSE_CANDIDATES = 10  # sentences embedded per question: enough to hold the answer, cheap (~10 ms)
 MIN_WORDS = 4
 W_DENSE, W_LEX, W_KIND, W_PRIOR = 0.5, 0.35, 0.1, 0.05
+UNKNOWN_TERM_DISCOUNT = 0.75
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _KINDS = [
@@ -109,8 +111,11 @@ class ExtractiveAnswerer:
         chosen.sort(key=lambda c: (c.passage, c.start))
         covered = set(terms(passages[best.passage].title + " " + passages[best.passage].text)) & q_terms
         coverage = sum(weight[t] for t in covered) / total if q_terms else 0.0
-        support = 0.6 * best.dense + 0.4 * coverage
+        # A question word the whole corpus never uses ("Tesla", "CEO" in a corpus without them) is the
+        # strongest sign that the articles cannot answer: each one discounts the support.
+        unknown = sorted(t for t in q_terms if not idf.known(t))
+        support = (0.6 * best.dense + 0.4 * coverage) * UNKNOWN_TERM_DISCOUNT ** len(unknown)
         missing = sorted(t for t in q_terms if t not in covered)
         return Extract(chosen, support, {
             "best_dense": round(best.dense, 4), "best_lex": round(best.lex, 4), "coverage": round(coverage, 4),
-            "missing_terms": missing, "support": round(support, 4)})
+            "missing_terms": missing, "unknown_terms": unknown, "support": round(support, 4)})
