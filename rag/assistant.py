@@ -10,6 +10,8 @@ import unicodedata
 from pathlib import Path
 from typing import Callable, Iterator
 
+import httpx
+
 from . import citations as cite
 from . import prompts
 from .chat import Chat, rewrite
@@ -17,7 +19,7 @@ from .chunking import Chunker
 from .corpus import scan
 from .embedding import make_embedding
 from .extractive import ExtractiveAnswerer
-from .index import Index
+from .index import Index, StoreUnavailable
 from .llm import describe_error, chat_messages, make_llm
 from .retrieve import Filters, HybridRetriever
 from .settings import Settings
@@ -121,11 +123,18 @@ class Assistant:
         trace: dict = {"mode": mode, "question": text, "standalone": query,
                        "model": self.settings.llm_model if mode == "llm" else "extractive",
                        "top_k": top_k or self.settings.top_k, "timings_ms": {}}
+        for day in (date_from, date_to):
+            if day and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+                raise BadQuestion(f"Dates must look like 2023-04-11, not {day[:40]!r}.")
         filters = Filters(tuple(article_ids), date_from, date_to)
         if filters:
             trace["filters"] = {"article_ids": list(article_ids), "date_from": date_from, "date_to": date_to}
         t0 = time.perf_counter()
-        retrieved = self.retriever.search(query, top_k, filters, trace=trace)
+        try:
+            retrieved = self.retriever.search(query, top_k, filters, trace=trace)
+        except (httpx.TransportError, ConnectionError) as err:  # the Chroma server went away mid-session
+            raise StoreUnavailable(f"Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} "
+                                   f"stopped answering ({type(err).__name__}: {err}); try again when it is back") from err
         trace["timings_ms"]["retrieve"] = _ms(t0)
         pieces = self._answer(text, query, retrieved, mode, trace, notice, started)
         return AnswerStream(pieces, retrieved)

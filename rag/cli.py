@@ -21,11 +21,12 @@ def _assistant(args):
 
 def cmd_ingest(args) -> int:
     from .assistant import CorpusMissing
+    from .index import StoreUnavailable
 
     try:
         assistant = _assistant(args)
         report = assistant.ingest(progress=not args.json and sys.stderr.isatty())
-    except CorpusMissing as err:
+    except (CorpusMissing, StoreUnavailable, OSError) as err:  # OSError: e.g. disk full while writing
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
@@ -37,13 +38,14 @@ def cmd_ingest(args) -> int:
 
 def _ask_one(assistant, question: str, args) -> tuple[dict, bool]:
     from .assistant import BadQuestion
+    from .index import StoreUnavailable
 
     options = {"top_k": args.top_k, "mode": args.mode}
     if args.article:
         options["article_ids"] = args.article
     try:
         answer = assistant.ask(question, **options)
-    except BadQuestion as err:
+    except (BadQuestion, StoreUnavailable) as err:
         return {"question": question, "error": str(err)}, False
     return answer.to_dict(), True
 

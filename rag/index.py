@@ -227,18 +227,22 @@ class Index:
             self.bm25 = None
             return
         retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(50, len(nodes)))
+        self.bm25 = retriever  # usable in memory even if persisting it fails below (disk full)
         # Write beside, then swap: a crash or a full disk leaves no half-written index in place.
         tmp, old = (self.bm25_dir.with_name(self.bm25_dir.name + suffix) for suffix in (".tmp", ".old"))
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        retriever.persist(str(tmp), show_progress=False)
-        (tmp / "state.json").write_text(json.dumps({"fingerprint": self._fingerprint(ids)}))
+        try:
+            tmp.mkdir(parents=True)
+            retriever.persist(str(tmp), show_progress=False)
+            (tmp / "state.json").write_text(json.dumps({"fingerprint": self._fingerprint(ids)}))
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         shutil.rmtree(old, ignore_errors=True)
         if self.bm25_dir.exists():
             self.bm25_dir.rename(old)
         tmp.rename(self.bm25_dir)
         shutil.rmtree(old, ignore_errors=True)
-        self.bm25 = retriever
 
     def load_bm25(self) -> BM25Retriever | None:
         """The BM25 index for the current store, rebuilt if it is missing or out of step."""
@@ -247,7 +251,10 @@ class Index:
                 self.bm25 = BM25Retriever.from_persist_dir(str(self.bm25_dir), show_progress=False)
             elif self.collection.count():
                 with self._lock():
-                    self._rebuild_bm25()
+                    try:
+                        self._rebuild_bm25()
+                    except OSError:  # cannot persist (disk full): answer from the in-memory index
+                        pass
         return self.bm25
 
 

@@ -55,8 +55,7 @@ def _is_loopback(host: object) -> bool:
 def forbid_network() -> None:
     """Install an audit hook that fails any DNS lookup or connection beyond 127.0.0.1 / ::1.
 
-    Used by the tests and by `RAG_STRICT_OFFLINE=1`; audit hooks cannot be removed, so this lasts
-    for the life of the process.
+    Used by the tests; audit hooks cannot be removed, so this lasts for the life of the process.
     """
 
     def hook(event: str, args: tuple) -> None:
@@ -71,5 +70,3 @@ def forbid_network() -> None:
 
 
 apply()
-if os.environ.get("RAG_STRICT_OFFLINE") == "1":
-    forbid_network()

@@ -1,6 +1,8 @@
 """Every prompt the assistant sends to a language model, in one place."""
 from __future__ import annotations
 
+import re
+
 ANSWER_SYSTEM = """You answer questions about news articles using ONLY the numbered passages you are given.
 Rules:
 - Every sentence of your answer must end with the number of the passage that supports it, like [1] or [2][3].
@@ -28,8 +30,13 @@ Follow-up question: {question}
 Standalone question:"""
 
 
+def _quote_safe(text: str) -> str:
+    """Runs of 3+ double quotes become single quotes, so quoted data can never close its \"\"\" block."""
+    return re.sub(r'"{3,}', lambda m: "'" * len(m.group(0)), text)
+
+
 def format_passages(passages) -> str:
     return "\n\n".join(
-        PASSAGE.format(n=i, title=p.title, date=f" ({p.date})" if p.date else "",
-                       text=p.text.replace('"""', "''\""))
+        PASSAGE.format(n=i, title=_quote_safe(" ".join(p.title.split())), date=f" ({p.date})" if p.date else "",
+                       text=_quote_safe(p.text))
         for i, p in enumerate(passages, start=1))

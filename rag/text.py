@@ -23,7 +23,9 @@ _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "inc", "corp", "co", "jr", "sr"
                   "i.e", "etc", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
                   "dec", "gen", "gov", "sen", "rep", "prof", "mt", "ft"}
 # A sentence ends at .!? (plus closing quotes) before a capital or digit, but not before a "[n]" marker.
-_BOUNDARY = re.compile(r"(?<=[.!?])([\"\u201d'\u2019)\]]*)\s+(?!\[\d)(?=[\"\u201c'\u2018(\[]?[A-Z0-9])|\s*\n\s*")
+# "Claim. [1] Next claim." ends after the marker: the marker belongs to the sentence before it.
+_BOUNDARY = re.compile(r"(?<=[.!?])((?:[\"\u201d'\u2019)\]]|\s*\[\d+(?:\s*,\s*\d+)*\])*)\s+(?!\[\d)"
+                       r"(?=[\"\u201c'\u2018(\[]?[A-Z0-9])|\s*\n\s*")
 
 
 def terms(text: str) -> list[str]:

@@ -7,6 +7,7 @@ was accepted and, if not, why; nothing that is refused is written, and nothing i
 from __future__ import annotations
 
 import re
+import tempfile
 import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -48,28 +49,31 @@ def safe_name(name: str) -> str:
     return f"{stem.rstrip(' ._')[:_MAX_STEM]}.{suffix.lower()}" if stem.strip(" ._") else ""
 
 
-def check(source: Path, name: str, settings: "Settings") -> tuple["Article | None", str, str]:
-    """(article, note, reason): reason is '' when the file can be added. Never raises for bad input."""
+def check(source: Path, name: str, settings: "Settings") -> tuple[bytes, "Article | None", str, str]:
+    """(data, article, note, reason): reason is '' when the file can be added. The file is read as
+    the corpus would read it under `name` (its suffix picks the reader). Never raises for bad input."""
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         allowed = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        return None, "", f"unsupported file type {suffix or '(none)'!r}; use one of {allowed}"
+        return b"", None, "", f"unsupported file type {suffix or '(none)'!r}; use one of {allowed}"
     limit = int(settings.upload_max_mb * 1_000_000)
     try:
-        size = source.stat().st_size
-        with open(source, "rb") as handle:
-            head = handle.read(2)
+        if source.stat().st_size > limit:
+            return b"", None, "", f"too large ({source.stat().st_size / 1e6:.1f} MB > limit " \
+                                  f"{settings.upload_max_mb:g} MB)"
+        data = source.read_bytes()
     except OSError as err:
-        return None, "", f"unreadable ({err.strerror or err})"
-    if size > limit:
-        return None, "", f"too large ({size / 1e6:.1f} MB > limit {settings.upload_max_mb:g} MB)"
-    if head in (b"\xff\xfe", b"\xfe\xff"):
-        return None, "", "UTF-16 text is not supported; save the file as UTF-8"
-    try:
-        article, note = read_article(source, name, limit)  # decode(): binary and encoding checks
-    except BadFile as bad:
-        return None, "", str(bad)
-    return article, note, ""
+        return b"", None, "", f"unreadable ({err.strerror or err})"
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return b"", None, "", "UTF-16 text is not supported; save the file as UTF-8"
+    with tempfile.TemporaryDirectory() as folder:
+        probe = Path(folder) / name
+        probe.write_bytes(data)
+        try:
+            article, note = read_article(probe, name, limit)  # decode(): binary and encoding checks
+        except BadFile as bad:
+            return b"", None, "", str(bad)
+    return data, article, note, ""
 
 
 def save(files: Iterable[tuple[Path | str, str]], settings: "Settings",
@@ -91,14 +95,14 @@ def save(files: Iterable[tuple[Path | str, str]], settings: "Settings",
         if not name:
             results.append(UploadResult(original, False, "the file name is empty once made safe"))
             continue
-        article, note, reason = check(source, name, settings)
+        data, article, note, reason = check(source, name, settings)
         if article is not None and article.content_hash in known:
             reason = f"same text as {known[article.content_hash]}, already in the index"
         if reason:
             results.append(UploadResult(original, False, reason))
             continue
         folder.mkdir(parents=True, exist_ok=True)
-        target = _write_new(folder, name, source.read_bytes())
+        target = _write_new(folder, name, data)
         saved_as = f"{UPLOAD_FOLDER}/{target.name}"
         known[article.content_hash] = saved_as
         results.append(UploadResult(original, True, saved_as=saved_as, title=article.title, note=note))

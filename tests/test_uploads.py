@@ -1,0 +1,156 @@
+"""rag.uploads: what a page upload may write, where, and what it refuses (with the reason)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag import Assistant, Settings
+from rag import uploads
+
+FACT = "---\ntitle: Harbour lights\ndate: 2023-05-02\n---\nThe harbour of Vellmar has 37 lighthouses.\n"
+
+
+@pytest.fixture()
+def settings(tmp_path) -> Settings:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index", upload_max_mb=0.01, upload_max_files=3)
+
+
+@pytest.fixture()
+def incoming(tmp_path):
+    """Write a file the way Gradio hands it over (a temporary path) and return that path."""
+    folder = tmp_path / "incoming"
+
+    def write(data: bytes | str, name: str = "file") -> Path:
+        target = folder / str(len(list(folder.glob("*"))) if folder.exists() else 0)
+        target.mkdir(parents=True)
+        path = target / name
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+        return path
+
+    return write
+
+
+def saved_files(settings: Settings) -> list[str]:
+    return sorted(p.relative_to(settings.corpus_dir).as_posix() for p in settings.corpus_dir.rglob("*")
+                  if p.is_file())
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("../../x.md", "x.md"),
+    ("..\\..\\windows\\evil.md", "evil.md"),
+    ("/etc/cron.d/job.txt", "job.txt"),
+    (".hidden.md", "hidden.md"),
+    ("...md", "md"),  # then refused: no file type
+    ("report <final>.HTML", "report _final.html"),
+    ("Café crème.md", "Café crème.md"),
+    ("", ""),
+])
+def test_safe_name(name, expected):
+    assert uploads.safe_name(name) == expected
+
+
+def test_traversal_name_is_saved_inside_the_uploads_folder(settings, incoming, tmp_path):
+    results = uploads.save([(incoming(FACT), "../../x.md")], settings)
+    assert [(r.ok, r.saved_as) for r in results] == [(True, "uploads/x.md")]
+    assert saved_files(settings) == ["uploads/x.md"]
+    assert not (tmp_path / "x.md").exists() and not (settings.corpus_dir / "x.md").exists()
+
+
+def test_hidden_name_is_made_visible(settings, incoming):
+    results = uploads.save([(incoming(FACT), ".secret.md")], settings)
+    assert results[0].ok and results[0].saved_as == "uploads/secret.md"
+    assert results[0].title == "Harbour lights"
+
+
+@pytest.mark.parametrize("name", ["notes.pdf", "run.exe", "README", "archive.md.zip"])
+def test_wrong_type_is_refused(settings, incoming, name):
+    [result] = uploads.save([(incoming(FACT), name)], settings)
+    assert not result.ok and "unsupported file type" in result.reason
+    assert saved_files(settings) == []
+
+
+def test_too_big_is_refused(settings, incoming):
+    big = "Words fill this line of an article. " * 400  # about 14 kB > 0.01 MB
+    [result] = uploads.save([(incoming(big), "big.txt")], settings)
+    assert not result.ok and "too large" in result.reason and "0.01 MB" in result.reason
+    assert saved_files(settings) == []
+
+
+def test_binary_is_refused(settings, incoming):
+    [result] = uploads.save([(incoming(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10), "photo.md")], settings)
+    assert not result.ok and "binary" in result.reason
+
+
+def test_utf16_is_refused_with_the_encoding_named(settings, incoming):
+    [result] = uploads.save([(incoming("Some article text.".encode("utf-16")), "wide.txt")], settings)
+    assert not result.ok and "UTF-16" in result.reason
+
+
+def test_non_utf8_text_is_accepted_with_a_note(settings, incoming):
+    [result] = uploads.save([(incoming("Le café a ouvert en 1902.".encode("cp1252")), "cafe.txt")], settings)
+    assert result.ok and "not valid UTF-8" in result.note and "cp1252" in result.note
+
+
+def test_empty_file_is_refused(settings, incoming):
+    [result] = uploads.save([(incoming(b""), "empty.md")], settings)
+    assert not result.ok and result.reason == "empty file"
+
+
+def test_too_many_files_refuses_the_whole_upload(settings, incoming):
+    files = [(incoming(f"Article number {i} is here."), f"a{i}.txt") for i in range(4)]
+    results = uploads.save(files, settings)
+    assert len(results) == 4 and not any(r.ok for r in results)
+    assert all("too many files in one upload (4 > limit 3)" in r.reason for r in results)
+    assert saved_files(settings) == []
+
+
+def test_existing_files_are_never_overwritten(settings, incoming):
+    folder = settings.corpus_dir / "uploads"
+    folder.mkdir()
+    (folder / "note.md").write_text("The first note stays as it was.")
+    first = uploads.save([(incoming("A second note, different text."), "note.md")], settings)
+    second = uploads.save([(incoming("A third note, different again."), "note.md")], settings)
+    assert [first[0].saved_as, second[0].saved_as] == ["uploads/note_2.md", "uploads/note_3.md"]
+    assert (folder / "note.md").read_text() == "The first note stays as it was."
+    assert (folder / "note_2.md").read_text() == "A second note, different text."
+
+
+def test_same_text_twice_in_one_upload_is_saved_once(settings, incoming):
+    results = uploads.save([(incoming(FACT), "one.md"), (incoming(FACT), "two.md")], settings)
+    assert [r.ok for r in results] == [True, False]
+    assert results[1].reason == "same text as uploads/one.md, already in the index"
+    assert saved_files(settings) == ["uploads/one.md"]
+
+
+def test_a_bad_file_does_not_stop_the_good_ones(settings, incoming):
+    results = uploads.save([(incoming(b"\x00\x01"), "bad.txt"), (incoming(FACT), "good.md")], settings)
+    assert [r.ok for r in results] == [False, True]
+    assert saved_files(settings) == ["uploads/good.md"]
+
+
+def test_add_makes_the_upload_askable_at_once(tmp_path, seed_corpus, incoming):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seed_corpus, corpus)
+    assistant = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", answer_mode="extractive",
+                          openai_api_key=None, openai_base_url=None, chroma_host=None)
+    assistant.ingest()
+    steps = []
+    results, report = uploads.add(assistant, [(incoming(FACT), "harbour.md")],
+                                  progress=lambda fraction, message: steps.append(fraction))
+    assert results[0].ok and report.added == ["uploads/harbour.md"]
+    assert steps[0] < steps[-1] == 1.0
+    assert "uploads/harbour.md" in [a["article_id"] for a in assistant.articles()]
+    answer = assistant.ask("How many lighthouses does the harbour of Vellmar have?")
+    assert not answer.abstained and "37" in answer.text
+    assert answer.citations[0].article_id == "uploads/harbour.md"
+
+    seed = sorted(seed_corpus.glob("*.md"))[0]
+    again, report = uploads.add(assistant, [(seed, "copy-of-seed.md"), (incoming(FACT), "again.md")])
+    assert report is None and not any(r.ok for r in again)
+    assert again[0].reason == f"same text as {seed.name}, already in the index"
+    assert again[1].reason == "same text as uploads/harbour.md, already in the index"
+    assert sorted(p.name for p in (corpus / "uploads").iterdir()) == ["harbour.md"]
