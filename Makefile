@@ -40,7 +40,7 @@ eval-squad: $(VENV)/.deps
 	$(BIN)/python -m evals --dataset squad
 
 bench: $(VENV)/.dev
-	$(BIN)/python -m evals.bench
+	$(BIN)/python -m bench
 
 load: $(VENV)/.dev
 	$(BIN)/python -m pytest -q -m load tests/test_load.py

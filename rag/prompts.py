@@ -37,6 +37,6 @@ def _quote_safe(text: str) -> str:
 
 def format_passages(passages) -> str:
     return "\n\n".join(
-        PASSAGE.format(n=i, title=_quote_safe(" ".join(p.title.split())), date=f" ({p.date})" if p.date else "",
+        PASSAGE.format(n=i, title=" ".join(p.title.split()).replace('"', "'"), date=f" ({p.date})" if p.date else "",
                        text=_quote_safe(p.text))
         for i, p in enumerate(passages, start=1))
