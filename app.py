@@ -22,6 +22,7 @@ EXAMPLES = [
     "Who did Musk hire for the project?",
     "What is Tesla's share price?",
 ]
+ANSWER_CONCURRENCY = 4
 MARKER = re.compile(r"\[(\d+)\]")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -341,7 +342,9 @@ def build(assistant: Assistant):
 
         inputs = [question, chatbot, session, mode, top_k, condense, chosen]
         outputs = [chatbot, question, sources, trace, trace_json, session]
-        answering = {"concurrency_id": "answer", **private}  # one engine: answers queue together
+        # One engine serves every tab; it is thread-safe, so a few answers run at once (LLM answers wait
+        # on the network; extractive ones are short), the rest queue.
+        answering = {"concurrency_id": "answer", "concurrency_limit": ANSWER_CONCURRENCY, **private}
         question.submit(respond, inputs, outputs, **answering)
         ask_btn.click(respond, inputs, outputs, **answering)
         for btn in example_btns:
@@ -353,7 +356,7 @@ def build(assistant: Assistant):
         upload.upload(add_files, [upload, chosen], [upload, upload_result, chosen, corpus], **indexing)
         rescan_btn.click(rescan, chosen, [upload_result, chosen, corpus], **indexing)
         demo.load(corpus_updates, chosen, [chosen, corpus], **private)
-        gr.api(ask, api_name="ask", concurrency_id="answer")
+        gr.api(ask, api_name="ask", concurrency_id="answer", concurrency_limit=ANSWER_CONCURRENCY)
     return demo
 
 
