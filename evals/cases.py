@@ -1,0 +1,116 @@
+"""Eval datasets: JSONL cases -> validated, flattened question rows.
+
+A case is one question, or a conversation (`turns`, asked through `Assistant.chat()`). Every question,
+single or a turn, becomes one `Row`; a turn's id is `<case id>#t<n>` (n from 1).
+The format is documented in docs/EVALS.md.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DATASETS_DIR = Path(__file__).resolve().parent / "datasets"
+_QUESTION_KEYS = {"question", "reference", "key_facts", "reference_article_ids", "reference_contexts",
+                  "expect_abstain", "accept_if_contains", "abstain_kind", "note", "gold_answers"}
+
+
+class BadDataset(ValueError):
+    """A dataset file that does not follow the format (the message names the line)."""
+
+
+@dataclass
+class Row:
+    id: str
+    question: str
+    reference: str = ""
+    key_facts: list[str] = field(default_factory=list)
+    reference_article_ids: list[str] = field(default_factory=list)
+    reference_contexts: list[str] = field(default_factory=list)
+    expect_abstain: bool = False
+    accept_if_contains: list[str] = field(default_factory=list)  # for near misses: these count as abstaining
+    abstain_kind: str = ""  # near_miss | out_of_corpus (documentation only)
+    note: str = ""
+    gold_answers: list[str] = field(default_factory=list)  # SQuAD: any of these in the answer is correct
+    case_id: str = ""
+    turn: int = 0  # 0 for a single question, 1.. for the turns of a conversation
+
+    @property
+    def answerable(self) -> bool:
+        return not self.expect_abstain
+
+
+@dataclass
+class Case:
+    id: str
+    rows: list[Row]  # one row, or the turns of a conversation in order
+
+    @property
+    def multi_turn(self) -> bool:
+        return self.rows[0].turn > 0
+
+
+def _row(data: dict, row_id: str, case_id: str, turn: int, where: str) -> Row:
+    unknown = set(data) - _QUESTION_KEYS - {"id", "turns"}
+    if unknown:
+        raise BadDataset(f"{where}: unknown keys {sorted(unknown)}")
+    if not isinstance(data.get("question"), str) or not data["question"].strip():
+        raise BadDataset(f"{where}: 'question' must be a non-empty string")
+    row = Row(id=row_id, case_id=case_id, turn=turn, **{k: v for k, v in data.items() if k in _QUESTION_KEYS})
+    if row.answerable and not (row.key_facts or row.gold_answers):
+        raise BadDataset(f"{where}: an answerable question needs key_facts (or gold_answers)")
+    if row.answerable and row.key_facts and not row.reference_article_ids:
+        raise BadDataset(f"{where}: an answerable question needs reference_article_ids")
+    return row
+
+
+def load_cases(path: Path) -> list[Case]:
+    cases, seen = [], set()
+    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{Path(path).name}:{lineno}"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise BadDataset(f"{where}: not JSON ({err})") from None
+        case_id = data.get("id")
+        if not isinstance(case_id, str) or not case_id or case_id in seen:
+            raise BadDataset(f"{where}: 'id' must be a unique non-empty string")
+        seen.add(case_id)
+        if "turns" in data:
+            if set(data) - {"id", "turns", "note"} or not isinstance(data["turns"], list) or len(data["turns"]) < 2:
+                raise BadDataset(f"{where}: a conversation has only 'id' and a list of >= 2 'turns'")
+            rows = [_row(t, f"{case_id}#t{n}", case_id, n, f"{where} turn {n}")
+                    for n, t in enumerate(data["turns"], 1)]
+        else:
+            rows = [_row(data, case_id, case_id, 0, where)]
+        cases.append(Case(case_id, rows))
+    if not cases:
+        raise BadDataset(f"{path}: no cases")
+    return cases
+
+
+def check_against_corpus(cases: list[Case], articles: dict[str, str]) -> None:
+    """Reference article ids must exist and reference passages must be verbatim article text:
+    a dataset that drifted from its corpus would otherwise score silently wrong."""
+    for case in cases:
+        for row in case.rows:
+            for article_id in row.reference_article_ids:
+                if article_id not in articles:
+                    raise BadDataset(f"{row.id}: reference article {article_id!r} is not in the corpus")
+            for passage in row.reference_contexts:
+                if not any(passage in text for text in articles.values()):
+                    raise BadDataset(f"{row.id}: reference passage is not verbatim in any article: "
+                                     f"{passage[:80]!r}")
+
+
+def resolve_dataset(name_or_path: str) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".jsonl" and candidate.is_file():
+        return candidate
+    named = DATASETS_DIR / f"{name_or_path}.jsonl"
+    if named.is_file():
+        return named
+    known = sorted(p.stem for p in DATASETS_DIR.glob("*.jsonl"))
+    raise BadDataset(f"unknown dataset {name_or_path!r}: use a .jsonl path, 'squad', or one of {known}")
