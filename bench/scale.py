@@ -1,0 +1,159 @@
+"""Part 4: retrieval latency and memory at ~1k, 10k and 100k chunks, embedded Chroma and a Chroma server.
+
+Embedding 100k chunks would take about an hour, so the large collections are made from the BBC chunks
+already embedded in part 1: copy r of an original chunk becomes a synthetic article
+`<article>~r<r>` whose text is the original's sentences shuffled, every number replaced by another of
+the same length and every capitalised name swapped through a fixed random permutation of the corpus's
+names; its vector is the original's plus Gaussian noise (sigma 0.01 per dimension, cosine ~0.98 to the
+original) renormalised. Copies are written straight through the engine's own node format
+(`Index._node` + `vector_store.add`), then `Index._rebuild_bm25()` indexes all texts for BM25.
+Collections grow in place (1k -> 10k -> 100k); the first ~1k are original chunks in random order.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .common import Clock, log, rss_of, run_child
+
+_NUMBER = re.compile(r"\d")
+_NAME = re.compile(r"\b[A-Z][a-z]{2,}\b")
+NOISE = 0.01
+
+
+def base_chunks(assistant) -> list[dict]:
+    rows = []
+    for page in assistant.index._pages(["documents", "metadatas", "embeddings"]):
+        for cid, doc, meta, vec in zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"]):
+            rows.append({"id": cid, "text": doc, "meta": meta, "vec": np.asarray(vec, dtype=np.float32)})
+    random.Random(1).shuffle(rows)
+    return rows
+
+
+class Replicator:
+    def __init__(self, base: list[dict]):
+        self.base = base
+        names = sorted({m for row in base for m in _NAME.findall(row["text"])})
+        shuffled = names[:]
+        random.Random(2).shuffle(shuffled)
+        self.swap = dict(zip(names, shuffled))
+
+    def variant(self, i: int):
+        """(Article, Passage, n_chunks, vector) of synthetic chunk number i (deterministic)."""
+        from rag.types import Article, Passage
+
+        row = self.base[i % len(self.base)]
+        copy = i // len(self.base)
+        meta = row["meta"]
+        if copy == 0:
+            text, title, article_id, chunk_id = row["text"], meta.get("title", ""), meta["article_id"], row["id"]
+            vec = row["vec"]
+        else:
+            rng = random.Random(i)
+            sentences = re.split(r"(?<=[.!?])\s+", row["text"])
+            rng.shuffle(sentences)
+            text = " ".join(sentences)
+            text = _NUMBER.sub(lambda m: str(rng.randrange(10)), text)
+            text = _NAME.sub(lambda m: self.swap.get(m.group(0), m.group(0)), text)
+            title = _NAME.sub(lambda m: self.swap.get(m.group(0), m.group(0)), meta.get("title", ""))
+            article_id = f"{meta['article_id']}~r{copy}"
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            chunk_id = f"{article_id}#{digest[:12]}:{row['id'].rsplit(':', 1)[-1]}"
+            noise = np.random.default_rng(i).normal(0, NOISE, row["vec"].shape).astype(np.float32)
+            vec = row["vec"] + noise
+            vec /= np.linalg.norm(vec)
+        article = Article(id=article_id, title=title, text=text, date=meta.get("date", ""),
+                          source=meta.get("source", ""), content_hash=meta.get("content_hash", ""))
+        passage = Passage(id=chunk_id, article_id=article_id, title=title, text=text, start=0, end=len(text))
+        return article, passage, int(meta.get("n_chunks", 1)), meta.get("chunker", ""), vec
+
+
+def grow(index, replicator: Replicator, target: int, rebuild_bm25: bool) -> dict:
+    """Add synthetic chunks until the collection holds `target`; optionally rebuild BM25."""
+    start = index.collection.count()
+    with Clock() as add:
+        for lo in range(start, target, 2000):
+            nodes = []
+            for i in range(lo, min(target, lo + 2000)):
+                article, passage, n_chunks, chunker, vec = replicator.variant(i)
+                node = index._node(article, passage, n_chunks, chunker)
+                node.embedding = vec.tolist()
+                nodes.append(node)
+            index.vector_store.add(nodes)
+    out = {"added": target - start, "add_s": round(add.wall, 1)}
+    if rebuild_bm25:
+        with Clock() as bm25, index._lock():
+            index._rebuild_bm25()
+        out["bm25_s"] = round(bm25.wall, 1)
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_chroma(path: Path) -> tuple[subprocess.Popen, int]:
+    import chromadb
+
+    port = _free_port()
+    exe = Path(sys.executable).with_name("chroma")
+    proc = subprocess.Popen([str(exe), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            chromadb.HttpClient(host="127.0.0.1", port=port,
+                                settings=chromadb.Settings(anonymized_telemetry=False)).heartbeat()
+            return proc, port
+        except Exception:
+            if proc.poll() is not None:
+                raise RuntimeError("chroma run exited")
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError("chroma server did not answer its heartbeat in 60 s")
+
+
+def run_scale(bbc_assistant, work: Path, questions_file: Path, sizes: list[int], n_questions: int) -> dict:
+    """Both stores share one index_dir: the BM25 index is keyed by the chunk ids, which are identical, so
+    the server-mode process loads the BM25 index the embedded build wrote (its fingerprint matches)."""
+    from rag import Assistant
+
+    base = base_chunks(bbc_assistant)
+    replicator = Replicator(base)
+    index_dir = work / "scale"
+    embedded = Assistant(index_dir=index_dir, answer_mode="extractive")
+    server, port = start_chroma(work / "chroma-server")
+    results = []
+    try:
+        remote = Assistant(index_dir=index_dir, answer_mode="extractive", chroma_host="127.0.0.1",
+                           chroma_port=port)
+        for size in sizes:
+            built = {"embedded": grow(embedded.index, replicator, size, rebuild_bm25=True),
+                     "server": grow(remote.index, replicator, size, rebuild_bm25=False)}
+            log(f"[scale] {size}: built {built}")
+            common = ["--index", str(index_dir), "--questions", str(questions_file), "--n", str(n_questions)]
+            row = {"target": size, "build": built}
+            row["embedded"] = run_child(common)
+            log(f"[scale] {size} embedded: {row['embedded']}")
+            row["server"] = run_child(common + ["--chroma-host", "127.0.0.1", "--chroma-port", str(port)])
+            row["server"]["server_rss_mb"] = round(rss_of(server.pid).get("VmRSS", float("nan")), 1)
+            log(f"[scale] {size} server: {row['server']}")
+            results.append(row)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return {"base_chunks": len(base), "noise_sigma": NOISE, "sizes": results}
+
