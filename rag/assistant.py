@@ -89,7 +89,7 @@ class Assistant:
         self.index = Index(self.settings, self.embed_model, slug)
         self.chunker = Chunker(self.settings.chunk_size, self.settings.chunk_overlap)
         self.retriever = HybridRetriever(self.index, self.settings.top_k)
-        self.extractive = ExtractiveAnswerer(self.embed_model)
+        self.extractive = ExtractiveAnswerer(self.embed_model, self.index.sentence_vectors)
         self.llm = make_llm(self.settings) if self.settings.llm_configured else None
         self._idf: tuple[object, Idf] | None = None
 
@@ -131,12 +131,13 @@ class Assistant:
             trace["filters"] = {"article_ids": list(article_ids), "date_from": date_from, "date_to": date_to}
         t0 = time.perf_counter()
         try:
-            retrieved = self.retriever.search(query, top_k, filters, trace=trace)
+            query_vector = self.embed_model.get_query_embedding(query)  # shared by retrieval and answering
+            retrieved = self.retriever.search(query, top_k, filters, trace=trace, query_embedding=query_vector)
         except (httpx.TransportError, ConnectionError) as err:  # the Chroma server went away mid-session
             raise StoreUnavailable(f"Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} "
                                    f"stopped answering ({type(err).__name__}: {err}); try again when it is back") from err
         trace["timings_ms"]["retrieve"] = _ms(t0)
-        pieces = self._answer(text, query, retrieved, mode, trace, notice, started)
+        pieces = self._answer(text, query, query_vector, retrieved, mode, trace, notice, started)
         return AnswerStream(pieces, retrieved)
 
     def chat(self, condense: bool | None = None) -> Chat:
@@ -156,8 +157,8 @@ class Assistant:
             return rewrite(question, previous)
 
     # ------------------------------------------------------------------ answering
-    def _answer(self, question: str, query: str, retrieved: list[Passage], mode: str, trace: dict,
-                notice: str, started: float) -> Iterator[str]:
+    def _answer(self, question: str, query: str, query_vector: list[float], retrieved: list[Passage],
+                mode: str, trace: dict, notice: str, started: float) -> Iterator[str]:
         t0 = time.perf_counter()
         if mode == "llm" and self.llm is None:
             notice = _join(notice, "No language model is configured (set OPENAI_API_KEY or OPENAI_BASE_URL); "
@@ -170,7 +171,7 @@ class Assistant:
                 notice = _join(notice, "The language model could not answer "
                                        f"({trace['fallback']}); this answer was extracted from the articles.")
         if answer is None:
-            answer = self._extractive_answer(question, query, retrieved, trace)
+            answer = self._extractive_answer(question, query, query_vector, retrieved, trace)
             yield answer.text
         answer.notice = notice
         trace["timings_ms"]["answer"] = _ms(t0)
@@ -188,8 +189,9 @@ class Assistant:
             self._idf = (bm25, Idf(bm25.bm25 if bm25 else None))
         return self._idf[1]
 
-    def _extractive_answer(self, question: str, query: str, retrieved: list[Passage], trace: dict) -> Answer:
-        extract = self.extractive.extract(query, retrieved, self.idf()) if retrieved else None
+    def _extractive_answer(self, question: str, query: str, query_vector: list[float], retrieved: list[Passage],
+                           trace: dict) -> Answer:
+        extract = self.extractive.extract(query, retrieved, self.idf(), query_vector) if retrieved else None
         trace["threshold"] = self.settings.abstain_threshold
         if extract is not None:
             trace["support"] = extract.support

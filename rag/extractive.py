@@ -1,7 +1,7 @@
 """The offline answerer: pick the sentences of the retrieved passages that answer the question.
 
 Each candidate sentence is scored on four signals:
-  dense  cosine between question and sentence (MiniLM), computed for the best lexical candidates only
+  dense  cosine between question and sentence (MiniLM), from the sentence vectors stored at ingest
   lex    IDF-weighted share of the question's content words that the sentence contains
   kind   whether the sentence has what the question asks for (a number for "how many", a name for "who")
   prior  the fused retrieval rank of its passage
@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .index import sentence_id
 from .text import Idf, sentence_spans, terms
 from .types import Passage
 
-DENSE_CANDIDATES = 10  # sentences embedded per question: enough to hold the answer, cheap (~10 ms)
 MIN_WORDS = 4
 W_DENSE, W_LEX, W_KIND, W_PRIOR = 0.5, 0.35, 0.1, 0.05
 UNKNOWN_TERM_DISCOUNT = 0.75
@@ -49,6 +49,7 @@ class Candidate:
     lex: float
     kind: float
     prior: float
+    vector_id: str = ""
     dense: float = 0.0
 
     @property
@@ -72,35 +73,32 @@ def answer_kind(question: str):
 
 
 class ExtractiveAnswerer:
-    def __init__(self, embed_model):
+    def __init__(self, embed_model, sentence_vectors):
         self.embed_model = embed_model
+        self.sentence_vectors = sentence_vectors  # ids -> stored vectors (see rag.index.sentence_id)
 
-    def extract(self, question: str, passages: list[Passage], idf: Idf) -> Extract | None:
+    def extract(self, question: str, passages: list[Passage], idf: Idf,
+                query_embedding: list[float]) -> Extract | None:
         q_terms = set(terms(question))
         weight = {t: idf(t) for t in q_terms}
         total = sum(weight.values()) or 1.0
         kind = answer_kind(question)
         candidates = []
         for i, passage in enumerate(passages):
-            for lo, hi in sentence_spans(passage.text):
+            for j, (lo, hi) in enumerate(sentence_spans(passage.text)):
                 text = passage.text[lo:hi]
                 if len(text.split()) < MIN_WORDS or text.strip("# ") == passage.title:
                     continue  # too short to answer anything; or the headline, which the citation shows
                 s_terms = frozenset(terms(text))
                 candidates.append(Candidate(
-                    passage=i, start=lo, end=hi, text=text, terms=s_terms,
+                    passage=i, start=lo, end=hi, text=text, terms=s_terms, vector_id=sentence_id(passage.id, j),
                     lex=sum(weight[t] for t in q_terms & s_terms) / total,
                     kind=0.5 if kind is None else float(bool(kind.search(text))),
                     prior=1.0 / (1 + i)))
         if not candidates:
             return None
-        candidates.sort(key=lambda c: -(0.6 * c.lex + 0.2 * c.kind + 0.2 * c.prior))
-        shortlist = candidates[:DENSE_CANDIDATES]
-        vectors = np.asarray(self.embed_model.get_text_embedding_batch(
-            [question] + [c.text for c in shortlist]))
-        for candidate, cosine in zip(shortlist, vectors[1:] @ vectors[0]):
-            candidate.dense = float(cosine)
-        shortlist.sort(key=lambda c: -c.score)
+        self._dense(candidates, np.asarray(query_embedding, dtype=np.float32))
+        shortlist = sorted(candidates, key=lambda c: -c.score)
         best = shortlist[0]
         chosen = [best]
         for other in shortlist[1:]:
@@ -119,3 +117,14 @@ class ExtractiveAnswerer:
         return Extract(chosen, support, {
             "best_dense": round(best.dense, 4), "best_lex": round(best.lex, 4), "coverage": round(coverage, 4),
             "missing_terms": missing, "unknown_terms": unknown, "support": round(support, 4)})
+
+    def _dense(self, candidates: list[Candidate], query: np.ndarray) -> None:
+        """Cosine of every candidate with the question, from the vectors stored at ingest; a sentence
+        without a stored vector (an index from before a chunker change) is embedded now."""
+        stored = self.sentence_vectors([c.vector_id for c in candidates])
+        missing = [c for c in candidates if c.vector_id not in stored]
+        if missing:
+            fresh = np.asarray(self.embed_model.get_text_embedding_batch([c.text for c in missing]))
+            stored |= {c.vector_id: v for c, v in zip(missing, fresh)}
+        for candidate in candidates:
+            candidate.dense = float(stored[candidate.vector_id] @ query)

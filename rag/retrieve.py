@@ -7,13 +7,12 @@ import bm25s
 import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
-from llama_index.core.vector_stores import (FilterOperator, MetadataFilter, MetadataFilters,
-                                            VectorStoreQuery)
 
 from .index import Index, date_int
 from .types import Passage
 
 RRF_K = 60  # the usual reciprocal-rank constant; the fused ranking is insensitive to it near 60
+SENTENCES_PER_PASSAGE = 4  # sentence hits fetched per passage wanted: several hits often share a passage
 
 
 @dataclass(frozen=True)
@@ -27,18 +26,15 @@ class Filters:
     def __bool__(self) -> bool:
         return bool(self.article_ids or self.date_from or self.date_to)
 
-    def metadata_filters(self) -> MetadataFilters | None:
+    def chroma_where(self) -> dict | None:
         parts = []
         if self.article_ids:
-            parts.append(MetadataFilter(key="article_id", operator=FilterOperator.IN,
-                                        value=list(self.article_ids)))
+            parts.append({"article_id": {"$in": list(self.article_ids)}})
         if self.date_from:
-            parts.append(MetadataFilter(key="date_int", operator=FilterOperator.GTE,
-                                        value=date_int(self.date_from)))
+            parts.append({"date_int": {"$gte": date_int(self.date_from)}})
         if self.date_to:
-            parts.append(MetadataFilter(key="date_int", operator=FilterOperator.LTE,
-                                        value=date_int(self.date_to)))
-        return MetadataFilters(filters=parts) if parts else None
+            parts.append({"date_int": {"$lte": date_int(self.date_to)}})
+        return parts[0] if len(parts) == 1 else ({"$and": parts} if parts else None)
 
     def admits(self, article_id: str, day: int) -> bool:
         return ((not self.article_ids or article_id in self.article_ids)
@@ -55,11 +51,13 @@ class HybridRetriever(BaseRetriever):
         self.top_k = top_k
 
     def search(self, question: str, top_k: int | None = None, filters: Filters | None = None,
-               trace: dict | None = None) -> list[Passage]:
+               trace: dict | None = None, query_embedding: list[float] | None = None) -> list[Passage]:
         top_k = top_k or self.top_k
         filters = filters or Filters()
         pool = max(20, 4 * top_k)  # candidates from each side before fusion
-        dense = self._dense(question, pool, filters)
+        if query_embedding is None:
+            query_embedding = self.index.embed_model.get_query_embedding(question)
+        dense = self._dense(query_embedding, pool, filters)
         sparse = self._bm25(question, pool, filters)
         fused: dict[str, float] = {}
         for ranking in (dense, sparse):
@@ -88,11 +86,17 @@ class HybridRetriever(BaseRetriever):
                                    date=meta.get("date", ""), source=meta.get("source", "")))
         return out
 
-    def _dense(self, question: str, k: int, filters: Filters) -> list[str]:
-        embedding = self.index.embed_model.get_query_embedding(question)
-        result = self.index.vector_store.query(VectorStoreQuery(
-            query_embedding=embedding, similarity_top_k=k, filters=filters.metadata_filters()))
-        return list(result.ids or [])
+    def _dense(self, query_embedding: list[float], k: int, filters: Filters) -> list[str]:
+        """Passages ranked by their best-matching sentence (max-sim over the sentence collection)."""
+        sentences = self.index.sentences
+        n = min(SENTENCES_PER_PASSAGE * k, sentences.count())
+        if n == 0:
+            return []
+        where = filters.chroma_where()
+        hits = sentences.query(query_embeddings=[query_embedding], n_results=n, include=["metadatas"],
+                               **({"where": where} if where else {}))
+        ranked = dict.fromkeys(meta["chunk_id"] for meta in hits["metadatas"][0])
+        return list(ranked)[:k]
 
     def _bm25(self, question: str, k: int, filters: Filters) -> list[str]:
         retriever = self.index.load_bm25()
