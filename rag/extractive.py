@@ -5,7 +5,8 @@ Each candidate sentence is scored on four signals:
   lex    IDF-weighted share of the question's content words that the sentence contains
   kind   whether the sentence has what the question asks for (a number for "how many", a name for "who")
   prior  the fused retrieval rank of its passage
-The answer is the best sentence, plus a second one when it is nearly as good and adds question words.
+The answer is the best sentence, plus a second one when it is nearly as good, of the right kind too, and
+adds question words.
 `support` (dense of the best sentence and word coverage of its passage, discounted for question words the
 corpus never uses) decides abstention.
 """
@@ -22,21 +23,41 @@ from .types import Passage
 
 MIN_WORDS = 4
 W_DENSE, W_LEX, W_KIND, W_PRIOR = 0.5, 0.35, 0.1, 0.05
-UNKNOWN_TERM_DISCOUNT = 0.75
+UNKNOWN_NAME_DISCOUNT = 0.75
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
-_KINDS = [
-    (re.compile(r"^(how (many|much|large|big|long|old|often|far)|what (number|percentage|share|amount))\b"),
-     re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b",
-                re.I)),
-    (re.compile(r"^(when|what (year|date|day|month|time)|which (year|date|day|month))\b"),
-     re.compile(rf"\b(1[5-9]\d\d|20\d\d|{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-                r"|yesterday|today|last (week|month|year)|earlier|later)\b", re.I)),
-    (re.compile(r"^(who|whom|whose|which (company|person|firm|lab|people|engineers|organi[sz]ation))\b"),
-     re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")),
-    (re.compile(r"^(where|which (city|country|state|place|data cent(er|re)|facility))\b"),
-     re.compile(r"\b(in|at|from|near) [A-Z][a-z]+|\b[A-Z][a-z]+, [A-Z][a-z]+")),
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|"
+                     r"billion)\b", re.I)
+_MONEY = re.compile(r"[$\u00a3\u20ac]\s?\d|\b(dollars?|pounds?|euros?|cents?|million|billion|trillion)\b", re.I)
+_DATE = re.compile(rf"\b(1[5-9]\d\d|20\d\d|{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+                   r"|last (week|month|year)|this (week|month|year))\b", re.I)
+_PLACE = re.compile(r"\b(in|at|from|near|to) [A-Z][a-z]+|\b[A-Z][a-z]+, [A-Z][a-z]+")
+_NAME = re.compile(r"(?<=\w[ ,(])[A-Z][\w'\u2019-]+")  # a capitalised word that does not start the sentence
+_ASKS = [  # (what the question starts with, what a sentence answering it must contain)
+    (r"^how much\b.*\b(cost|pay|paid|price|spend|spent|worth|money|charge|fund|invest)", _MONEY),
+    (r"^(how (many|much|large|big|long|old|often|far)|what (number|percentage|share|amount))\b", _NUMBER),
+    (r"^(when|what (year|date|day|month|time)|which (year|date|day|month))\b", _DATE),
+    (r"^(where|which (city|country|state|place|data cent(er|re)|facility))\b", _PLACE),
+    (r"^(who|whom|whose|which (company|person|firm|lab|people|engineers|organi[sz]ation))\b", _NAME),
 ]
+
+
+def answer_kind(question: str):
+    """A test for sentences that contain the kind of thing the question asks for, or None. A "who"
+    question wants a name the question does not already contain."""
+    q = question.strip().lower()
+    for asks, has in _ASKS:
+        if re.search(asks, q):
+            if has is _NAME:
+                known = set(re.findall(r"[\w'\u2019-]+", question.lower()))
+                return lambda text: any(n.lower() not in known for n in _NAME.findall(text))
+            return has.search
+    return None
+
+
+def names(question: str) -> list[str]:
+    """Capitalised words after the first: the names and acronyms a question is about."""
+    return _NAME.findall(question.strip())
 
 
 @dataclass
@@ -64,14 +85,6 @@ class Extract:
     features: dict
 
 
-def answer_kind(question: str):
-    q = question.strip().lower()
-    for asks, has in _KINDS:
-        if asks.search(q):
-            return has
-    return None
-
-
 class ExtractiveAnswerer:
     def __init__(self, embed_model, sentence_vectors):
         self.embed_model = embed_model
@@ -93,7 +106,7 @@ class ExtractiveAnswerer:
                 candidates.append(Candidate(
                     passage=i, start=lo, end=hi, text=text, terms=s_terms, vector_id=sentence_id(passage.id, j),
                     lex=sum(weight[t] for t in q_terms & s_terms) / total,
-                    kind=0.5 if kind is None else float(bool(kind.search(text))),
+                    kind=0.5 if kind is None else float(bool(kind(text))),
                     prior=1.0 / (1 + i)))
         if not candidates:
             return None
@@ -103,16 +116,18 @@ class ExtractiveAnswerer:
         chosen = [best]
         for other in shortlist[1:]:
             adds_words = (other.terms & q_terms) - best.terms
-            if other.score >= 0.9 * best.score and adds_words and other.text != best.text:
+            if other.score >= 0.9 * best.score and adds_words and other.kind >= best.kind \
+                    and other.text != best.text:
                 chosen.append(other)
                 break
         chosen.sort(key=lambda c: (c.passage, c.start))
         covered = set(terms(passages[best.passage].title + " " + passages[best.passage].text)) & q_terms
         coverage = sum(weight[t] for t in covered) / total if q_terms else 0.0
-        # A question word the whole corpus never uses ("Tesla", "CEO" in a corpus without them) is the
-        # strongest sign that the articles cannot answer: each one discounts the support.
-        unknown = sorted(t for t in q_terms if not idf.known(t))
-        support = (0.6 * best.dense + 0.4 * coverage) * UNKNOWN_TERM_DISCOUNT ** len(unknown)
+        # A name the whole corpus never uses ("Tesla", "CEO" in a corpus without them) is the strongest
+        # sign that the articles cannot answer: each one discounts the support. Common words the corpus
+        # lacks ("pay") are only paraphrase, and are not discounted.
+        unknown = sorted({t for name in names(question) for t in terms(name) if not idf.known(t)})
+        support = (0.6 * best.dense + 0.4 * coverage) * UNKNOWN_NAME_DISCOUNT ** len(unknown)
         missing = sorted(t for t in q_terms if t not in covered)
         return Extract(chosen, support, {
             "best_dense": round(best.dense, 4), "best_lex": round(best.lex, 4), "coverage": round(coverage, 4),
