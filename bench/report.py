@@ -72,13 +72,13 @@ def targets(r: dict) -> list[list]:
         lat = r["latency"]
         add("retrieval p50 <= 20 ms (BBC)", f"{lat['ours_retrieve']['p50_ms']:.1f} ms (peer {lat['peer_retrieve']['p50_ms']:.1f} ms)",
             lat["ours_retrieve"]["p50_ms"] <= 20,
-            "a search is one query embedding + a Chroma query that also returns 20 documents and metadatas + "
-            "BM25 + a Chroma get of the 5 winners, each several ms on a loaded 2-core machine. Next: ask Chroma "
-            "for ids and distances only (side by side: 3.0 vs 7.6 ms per query), then re-measure on a quiet machine")
+            "a search is one query embedding + a Chroma query over the sentence vectors + BM25 + a Chroma get of "
+            "the winners, each a few ms on a 2-core machine. Next: fetch the winners in the vector query's round "
+            "trip and prune BM25 scoring; re-measure on a quiet machine")
         add("extractive answer p50 <= 50 ms (BBC)", f"{lat['ours_answer']['p50_ms']:.1f} ms",
             lat["ours_answer"]["p50_ms"] <= 50,
-            "the answerer runs MiniLM again on the question + 10 candidate sentences (two model runs of 8 + 3) after "
-            "retrieval already embedded the question. Next: reuse the query vector and embed the candidates in one run")
+            "the answerer reuses the question's vector and the sentence vectors stored at ingest (no model run); "
+            "what is left is retrieval itself and a Chroma get of the candidates' vectors")
     if "scale" in r and r["scale"]["sizes"]:
         big = r["scale"]["sizes"][-1]
         p50 = big["embedded"]["p50_ms"]
@@ -126,10 +126,11 @@ def _ingestion(r: dict) -> list[str]:
         f"{i['articles_indexed']:,} articles indexed; {len(i['skipped'])} files skipped "
         f"({'; '.join(sorted({reason.split(' of ')[0] for _, reason in i['skipped']})) or 'none'}); "
         f"notes: {'; '.join(f'{path}: {note}' for path, note in i['notes']) or 'none'}.", "",
-        "*What bounds it:* the MiniLM forward pass. Ours embeds 256-token chunks (title + passage), so nearly "
-        "every chunk costs a full 256-token model run; reading, chunking, hashing, Chroma writes and the BM25 build "
-        "are the rest (the gap between the ours and limit rows; the limit sorts all texts by length at once, "
-        "ours per group of 512 chunks). The peer uses LlamaIndex's default 1024-token chunks with file metadata "
+        "*What bounds it:* the MiniLM forward pass. Ours embeds every sentence of every chunk (the same text as "
+        "the chunks, cut at sentence ends; a chunk's own vector is the mean of its sentences', so it costs no "
+        "model run), which costs about what embedding the chunks whole would; reading, chunking, hashing, "
+        "Chroma writes and the BM25 build are the rest (the gap between the ours and limit rows; the limit "
+        "sorts all texts by length at once, ours per group of 512 chunks). The peer uses LlamaIndex's default 1024-token chunks with file metadata "
         "prepended: it makes ~3-4x fewer chunks and the model truncates each one to 256 tokens, so it finishes "
         "the corpus sooner while about three quarters of each chunk's text never reaches its vector; its "
         "per-chunk cost is the same model run, so chunks/s is about equal by construction. "
@@ -188,15 +189,12 @@ def _latency(r: dict) -> list[str]:
         "question by question, interleaved, after 5 warm-up questions. The last column is a sanity check (did the "
         "article the question came from come back), not a quality claim. Examples: "
         + "; ".join(f"`{e}`" for e in q["examples"][:3]) + ".", "",
-        "Load: other test suites shared the 2 cores during this part (load average 5-7); the scale sweep below, "
-        "run later at lower load, measured the same engine at 14.6-24.7 ms p50 for 1k-10k chunks, so part of the "
-        "gap to 20 ms is the machine. Our hybrid is ~1.2x the peer's plain dense retriever and finds the source "
-        "article more often (0.95 vs 0.775).", "",
+        "The last column is a sanity check of the hybrid against the peer's plain dense retriever, measured on the "
+        "same questions.", "",
         "*What bounds it:* one query embedding (~6-10 ms of MiniLM on 2 cores) is the floor for both engines; ours "
-        "adds a BM25 search and a Chroma `get` of the fused passages; the extractive answer adds one more "
-        "MiniLM batch (question + 10 candidate sentences), which is most of the gap between the two rows. "
-        "*What would move it:* caching the question's embedding between retrieval and answering, and embedding "
-        "fewer candidate sentences.", "",
+        "adds a BM25 search, a query over the sentence vectors (several per chunk) and a Chroma `get` of the "
+        "fused passages; the extractive answer adds sentence scoring over stored vectors (no model run). "
+        "*What would move it:* fetching passages in the vector query's round trip, and pruning BM25.", "",
         "| process | measured |", "|---|---|",
         f"| cold start: `python -m rag ask \"...\"` against the BBC index, wall, median of "
         f"{len(c.get('runs_s', []))} | {_f(c.get('median_s'))} s (runs: {c.get('runs_s')}) |",
@@ -234,15 +232,16 @@ def _scale(r: dict) -> list[str]:
         "chunk c is a synthetic article `<article>~r<r>` whose text is c's sentences shuffled, every digit "
         "replaced at random and every capitalised name swapped through a fixed random permutation of the corpus's "
         f"names; its vector is c's vector plus Gaussian noise (sigma {s['noise_sigma']} per dimension, cosine ~0.98) "
-        "renormalised. Nodes are built with the engine's own `Index._node` and written with "
-        "`index.vector_store.add` in batches of 2,000, then `Index._rebuild_bm25()` indexes every text for BM25 "
+        "renormalised, and so is each of its sentence vectors. Sentence records go into the sentence collection, "
+        "then nodes built with the engine's own `Index._node` are written with `index.vector_store.add`, in "
+        "batches of 2,000 chunks, as the engine writes them; then `Index._rebuild_bm25()` indexes every text for BM25 "
         "(code: `bench/scale.py`). The first ~1k chunks are original BBC chunks. The collections grow in place; "
         "the server (`chroma run --host 127.0.0.1`, selected with CHROMA_HOST/CHROMA_PORT) holds the same "
         "chunks and shares the BM25 index (same chunk ids). Each cell is a fresh process answering "
         f"{s['sizes'][0]['embedded']['n']} BBC questions after 5 warm-up ones. Build times: {build}.", "",
-        "The cells run one after another while the machine's load fell (load average ~7 at 1k, ~3.6 at 100k), so "
-        "the 10k and 100k rows are not strictly comparable: read each row's embedded/server pair, which ran back to "
-        "back, and the memory columns, which do not depend on load.", "",
+        "The cells run one after another, so a change in the machine's load between them shows up across rows: "
+        "read each row's embedded/server pair, which ran back to back, and the memory columns, which do not "
+        "depend on load.", "",
         "*What bounds it:* at small sizes the query embedding; as the corpus grows, BM25 (bm25s scores every "
         "document containing a query term, so its cost grows linearly) while HNSW grows logarithmically; the "
         "server adds an HTTP round trip per query and per passage fetch. Memory grows with the BM25 corpus "

@@ -4,9 +4,10 @@ Embedding 100k chunks would take about an hour, so the large collections are mad
 already embedded in part 1: copy r of an original chunk becomes a synthetic article
 `<article>~r<r>` whose text is the original's sentences shuffled, every number replaced by another of
 the same length and every capitalised name swapped through a fixed random permutation of the corpus's
-names; its vector is the original's plus Gaussian noise (sigma 0.01 per dimension, cosine ~0.98 to the
-original) renormalised. Copies are written straight through the engine's own node format
-(`Index._node` + `vector_store.add`), then `Index._rebuild_bm25()` indexes all texts for BM25.
+names; its vector and each of its sentence vectors are the original's plus Gaussian noise (sigma 0.01 per
+dimension, cosine ~0.98 to the original) renormalised. Copies are written straight through the engine's own
+formats (sentence records into `index.sentences`, then `Index._node` + `vector_store.add`), then
+`Index._rebuild_bm25()` indexes all texts for BM25.
 Collections grow in place (1k -> 10k -> 100k); the first ~1k are original chunks in random order.
 """
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.index import date_int, sentence_id
+
 from .common import Clock, log, rss_of, run_child
 
 _NUMBER = re.compile(r"\d")
@@ -30,10 +33,17 @@ NOISE = 0.01
 
 
 def base_chunks(assistant) -> list[dict]:
+    index = assistant.index
+    sentences: dict[str, list[tuple[int, np.ndarray]]] = {}
+    for page in index._pages(["metadatas", "embeddings"], index.sentences):
+        for sid, meta, vec in zip(page["ids"], page["metadatas"], page["embeddings"]):
+            sentences.setdefault(meta["chunk_id"], []).append((int(sid.rsplit("|", 1)[1]),
+                                                               np.asarray(vec, dtype=np.float32)))
     rows = []
-    for page in assistant.index._pages(["documents", "metadatas", "embeddings"]):
+    for page in index._pages(["documents", "metadatas", "embeddings"]):
         for cid, doc, meta, vec in zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"]):
-            rows.append({"id": cid, "text": doc, "meta": meta, "vec": np.asarray(vec, dtype=np.float32)})
+            rows.append({"id": cid, "text": doc, "meta": meta, "vec": np.asarray(vec, dtype=np.float32),
+                         "sentences": [v for _, v in sorted(sentences.get(cid, []), key=lambda p: p[0])]})
     random.Random(1).shuffle(rows)
     return rows
 
@@ -55,7 +65,7 @@ class Replicator:
         meta = row["meta"]
         if copy == 0:
             text, title, article_id, chunk_id = row["text"], meta.get("title", ""), meta["article_id"], row["id"]
-            vec = row["vec"]
+            vec, sentence_vecs = row["vec"], row["sentences"]
         else:
             rng = random.Random(i)
             sentences = re.split(r"(?<=[.!?])\s+", row["text"])
@@ -67,13 +77,18 @@ class Replicator:
             article_id = f"{meta['article_id']}~r{copy}"
             digest = hashlib.sha256(text.encode()).hexdigest()
             chunk_id = f"{article_id}#{digest[:12]}:{row['id'].rsplit(':', 1)[-1]}"
-            noise = np.random.default_rng(i).normal(0, NOISE, row["vec"].shape).astype(np.float32)
-            vec = row["vec"] + noise
-            vec /= np.linalg.norm(vec)
+            noisy = np.random.default_rng(i)
+            vec, *sentence_vecs = [_jitter(v, noisy) for v in [row["vec"], *row["sentences"]]]
         article = Article(id=article_id, title=title, text=text, date=meta.get("date", ""),
                           source=meta.get("source", ""), content_hash=meta.get("content_hash", ""))
         passage = Passage(id=chunk_id, article_id=article_id, title=title, text=text, start=0, end=len(text))
-        return article, passage, int(meta.get("n_chunks", 1)), meta.get("chunker", ""), vec
+        return (article, passage, int(meta.get("n_chunks", 1)), int(meta.get("n_sentences", 1)),
+                meta.get("chunker", ""), vec, sentence_vecs)
+
+
+def _jitter(vec: np.ndarray, rng) -> np.ndarray:
+    out = vec + rng.normal(0, NOISE, vec.shape).astype(np.float32)
+    return out / np.linalg.norm(out)
 
 
 def grow(index, replicator: Replicator, target: int, rebuild_bm25: bool) -> dict:
@@ -81,12 +96,20 @@ def grow(index, replicator: Replicator, target: int, rebuild_bm25: bool) -> dict
     start = index.collection.count()
     with Clock() as add:
         for lo in range(start, target, 2000):
-            nodes = []
+            nodes, sentence_ids, sentence_vecs, sentence_meta = [], [], [], []
             for i in range(lo, min(target, lo + 2000)):
-                article, passage, n_chunks, chunker, vec = replicator.variant(i)
-                node = index._node(article, passage, n_chunks, chunker)
+                article, passage, n_chunks, n_sentences, chunker, vec, vecs = replicator.variant(i)
+                node = index._node(article, passage, n_chunks, n_sentences, chunker)
                 node.embedding = vec.tolist()
                 nodes.append(node)
+                for j, v in enumerate(vecs):
+                    sentence_ids.append(sentence_id(passage.id, j))
+                    sentence_vecs.append(v.tolist())
+                    sentence_meta.append({"article_id": article.id, "chunk_id": passage.id,
+                                          "date_int": date_int(article.date), "content_hash": article.content_hash})
+            for s in range(0, len(sentence_ids), 5000):  # sentences first, as the engine writes them
+                index.sentences.add(ids=sentence_ids[s:s + 5000], embeddings=sentence_vecs[s:s + 5000],
+                                    metadatas=sentence_meta[s:s + 5000])
             index.vector_store.add(nodes)
     out = {"added": target - start, "add_s": round(add.wall, 1)}
     if rebuild_bm25:

@@ -68,7 +68,8 @@ def run_squad(squad_file: Path, work: Path) -> dict:
     with Clock() as clock:
         for q, _ in questions:
             # The pools search() fuses for top_k=10 (max(20, 4*top_k) = 40 per side), here ranked alone.
-            ranks["dense"].append(_dedupe([owner[c] for c in retriever._dense(q, 40, Filters())]))
+            vector = retriever.index.embed_model.get_query_embedding(q)
+            ranks["dense"].append(_dedupe([owner[c] for c in retriever._dense(vector, 40, Filters())]))
             ranks["bm25"].append(_dedupe([owner[c] for c in retriever._bm25(q, 40, Filters())]))
             ranks["hybrid_k5"].append(_dedupe([p.article_id for p in retriever.search(q, top_k=5)]))
             ranks["hybrid_k10"].append(_dedupe([p.article_id for p in retriever.search(q, top_k=10)]))

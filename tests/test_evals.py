@@ -47,8 +47,9 @@ def test_gate_passes_on_seed_corpus(tmp_path):
 def _only_article(assistant, article_id, monkeypatch):
     original = assistant.retriever.search
 
-    def stuck(question, top_k=None, filters=None, trace=None):  # ignores the question's topic
-        return [p for p in original(question, 50, filters, trace) if p.article_id == article_id][: top_k or 5]
+    def stuck(question, top_k=None, filters=None, trace=None, **kwargs):  # ignores the question's topic
+        hits = original(question, 50, filters, trace, **kwargs)
+        return [p for p in hits if p.article_id == article_id][: top_k or 5]
 
     monkeypatch.setattr(assistant.retriever, "search", stuck)
 
