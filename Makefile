@@ -42,8 +42,9 @@ eval-squad: $(VENV)/.deps
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
 
-load: $(VENV)/.dev
-	$(BIN)/python -m pytest -q -m load tests/test_load.py
+load: $(VENV)/.dev           ## 30 clients for 60 s; writes docs/load.json and re-renders docs/BENCHMARKS.md
+	$(BIN)/python -m pytest -q -s -m load tests/test_load.py
+	$(BIN)/python -m bench --render docs/benchmarks.json > /dev/null
 
 clean:
 	rm -rf .rag_index .pytest_cache

@@ -2,7 +2,12 @@
 number and what would move it, and the targets table (met / missed, computed from this run)."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from .common import table
+
+LOAD_RESULT = Path(__file__).resolve().parent.parent / "docs" / "load.json"  # written by `make load`
 
 
 def _f(x, nd=2):
@@ -31,7 +36,7 @@ def render(r: dict) -> str:
     if "targets" not in r:
         r["targets"] = targets(r)
     out += ["## Targets", "", table(["target", "measured", "status", "gap / next step"], r["targets"]), ""]
-    for part in (_ingestion, _reingest, _latency, _scale, _squad):
+    for part in (_ingestion, _reingest, _latency, _scale, _squad, _load):
         out += part(r)
     for name, error in r.get("errors", {}).items():
         out += [f"*Part `{name}` failed in this run:* `{error}`", ""]
@@ -270,4 +275,24 @@ def _squad(r: dict) -> list[str]:
         "*What bounds it:* the two underlying rankers; fusion can only reorder what they find, and the remaining "
         "misses are questions whose wording shares neither terms nor close meaning with their paragraph. "
         "*What would move it:* a cross-encoder re-ranker over the fused top 20, or a stronger embedding model.", "",
+    ]
+
+
+def _load(r: dict) -> list[str]:
+    """The concurrency test's figures (`make load`, tests/test_load.py), measured separately."""
+    if not LOAD_RESULT.exists():
+        return []
+    x = json.loads(LOAD_RESULT.read_text())
+    return [
+        "## 6. Load: concurrent clients on the page's API (`make load`)", "",
+        table(["clients", "seconds", "answers", "answers/s", "p50 ms", "p95 ms", "max ms", "errors",
+               "citations valid"],
+              [[x["clients"], x["seconds"], x["answers"], _f(x["answers_per_s"], 1), _f(x["p50_ms"], 0),
+                _f(x["p95_ms"], 0), _f(x["max_ms"], 0), x["errors"], "all" if x["citations_valid"] else "NO"]]), "",
+        f"Measured {x['date']} by `tests/test_load.py`: {x['clients']} `gradio_client` clients on 127.0.0.1 ask the "
+        f"seed questions through `/ask` for {x['seconds']} s while `python -m rag ingest` adds "
+        f"{x['extra_articles']} articles to the same index. *What bounds it:* two cores shared by the answers "
+        "(up to four at once, the rest queue), the concurrent ingest's embedding and the clients themselves, "
+        "all on one machine; latency is mostly queueing. *What would move it:* more cores, or a separate "
+        "ingest machine writing to a Chroma server.", "",
     ]

@@ -5,6 +5,7 @@ Run with `make load` (excluded from the default run by the `load` marker). Loopb
 """
 from __future__ import annotations
 
+import json
 import shutil
 import statistics
 import subprocess
@@ -108,6 +109,11 @@ def test_thirty_clients_for_sixty_seconds_while_ingesting(tmp_path, seed_corpus)
               f"{len(answers) / SECONDS:.1f}/s, p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
               f"max {ordered[-1] * 1000:.0f} ms, errors {len(errors)}")
         assert app.poll() is None, "the app died under load"
+        (ROOT / "docs" / "load.json").write_text(json.dumps({  # rendered into docs/BENCHMARKS.md
+            "date": time.strftime("%Y-%m-%d"), "clients": CLIENTS, "seconds": SECONDS, "answers": len(answers),
+            "answers_per_s": len(answers) / SECONDS, "p50_ms": p50 * 1000, "p95_ms": p95 * 1000,
+            "max_ms": ordered[-1] * 1000, "errors": len(errors), "citations_valid": True,
+            "extra_articles": EXTRA_ARTICLES}, indent=1) + "\n")
         # after the ingest the app still answers (its index was written by another process meanwhile)
         final = clients[0].predict(QUESTIONS[0], api_name="/ask")
         assert_citations_valid(final)
