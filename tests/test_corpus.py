@@ -73,7 +73,7 @@ def test_bad_files_are_skipped_with_reasons(tmp_path):
 
 
 def test_not_utf8_falls_back_to_cp1252_and_says_so(tmp_path):
-    path = write(tmp_path / "old.txt", "Caf\u00e9 prices\n\nThe \u201cbest\u201d coffee costs \u00a35.".encode("cp1252"))
+    write(tmp_path / "old.txt", "Caf\u00e9 prices\n\nThe \u201cbest\u201d coffee costs \u00a35.".encode("cp1252"))
     result = scan(tmp_path, MB)
     [article] = result.articles
     assert "\u201cbest\u201d" in article.text and "\u00a35" in article.text

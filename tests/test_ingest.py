@@ -5,7 +5,6 @@ import collections
 import os
 import socket
 import subprocess
-import sys
 import time
 
 import pytest
