@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.index import date_int, sentence_id
+from rag.index import date_int, sentence_id, split_sentence_id
 
 from .common import Clock, log, rss_of, run_child
 
@@ -37,7 +37,7 @@ def base_chunks(assistant) -> list[dict]:
     sentences: dict[str, list[tuple[int, np.ndarray]]] = {}
     for page in index._pages(["metadatas", "embeddings"], index.sentences):
         for sid, meta, vec in zip(page["ids"], page["metadatas"], page["embeddings"]):
-            sentences.setdefault(meta["chunk_id"], []).append((int(sid.rsplit("|", 1)[1]),
+            sentences.setdefault(meta["chunk_id"], []).append((split_sentence_id(sid)[1],
                                                                np.asarray(vec, dtype=np.float32)))
     rows = []
     for page in index._pages(["documents", "metadatas", "embeddings"]):

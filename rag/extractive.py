@@ -135,7 +135,7 @@ class ExtractiveAnswerer:
 
     def _dense(self, candidates: list[Candidate], query: np.ndarray) -> None:
         """Cosine of every candidate with the question, from the vectors stored at ingest; a sentence
-        without a stored vector (an index from before a chunker change) is embedded now."""
+        without a stored vector (an index written by another version of `sentence_spans`) is embedded now."""
         stored = self.sentence_vectors([c.vector_id for c in candidates])
         missing = [c for c in candidates if c.vector_id not in stored]
         if missing:

@@ -319,6 +319,12 @@ def sentence_id(passage_id: str, j: int) -> str:
     return f"{passage_id}|{j}"
 
 
+def split_sentence_id(sentence: str) -> tuple[str, int]:
+    """(passage id, j) of a sentence id: the inverse of `sentence_id`."""
+    passage_id, _, j = sentence.rpartition("|")
+    return passage_id, int(j)
+
+
 def embed_text(title: str, text: str) -> str:
     """What is BM25-indexed for a passage: its article title gives it context."""
     return f"{title}\n{text}" if title else text

@@ -8,7 +8,7 @@ import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from .index import Index, date_int
+from .index import Index, date_int, split_sentence_id
 from .types import Passage
 
 RRF_K = 60  # the usual reciprocal-rank constant; the fused ranking is insensitive to it near 60
@@ -92,7 +92,7 @@ class HybridRetriever(BaseRetriever):
         hits = self.index.sentences.query(query_embeddings=[query_embedding], n_results=SENTENCES_PER_PASSAGE * k,
                                           include=["distances"], **({"where": where} if where else {}))
         # a sentence id is "<chunk id>|<j>": no metadata needs to come back (measured: 1.0 vs 3.6 ms)
-        ranked = dict.fromkeys(sentence.rsplit("|", 1)[0] for sentence in hits["ids"][0])
+        ranked = dict.fromkeys(split_sentence_id(sentence)[0] for sentence in hits["ids"][0])
         return list(ranked)[:k]
 
     def _bm25(self, question: str, k: int, filters: Filters) -> list[str]:

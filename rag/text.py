@@ -35,7 +35,8 @@ def terms(text: str) -> list[str]:
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence or line of `text`, whitespace trimmed."""
+    """(start, end) of each sentence or line of `text`, whitespace trimmed. Stored sentence vectors are
+    keyed by position in this list: change how it splits, and bump `chunking.CHUNKER_VERSION`."""
     spans, start = [], 0
     for match in _BOUNDARY.finditer(text):
         end = match.start() + len(match.group(1) or "")
