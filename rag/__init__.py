@@ -2,9 +2,8 @@
 from . import offline  # noqa: F401  (must run before the heavy imports below)
 from .assistant import AnswerStream, Assistant, BadQuestion, CorpusMissing
 from .index import StoreUnavailable
-from .retrieve import Filters
 from .settings import Settings
-from .types import Answer, Citation, IngestReport, Passage
+from .types import Answer, Citation, Filters, IngestReport, Passage
 
 __all__ = ["Assistant", "AnswerStream", "Answer", "Citation", "Passage", "IngestReport", "Settings",
            "Filters", "BadQuestion", "CorpusMissing", "StoreUnavailable"]

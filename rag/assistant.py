@@ -21,10 +21,10 @@ from .embedding import make_embedding
 from .extractive import ExtractiveAnswerer
 from .index import Index, StoreUnavailable
 from .llm import describe_error, chat_messages, make_llm
-from .retrieve import Filters, HybridRetriever
+from .retrieve import HybridRetriever
 from .settings import Settings
 from .text import Idf
-from .types import Answer, IngestReport, Passage
+from .types import Answer, Filters, IngestReport, Passage
 
 
 class BadQuestion(ValueError):

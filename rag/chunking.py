@@ -7,7 +7,7 @@ from llama_index.core.node_parser import SentenceSplitter
 from .types import Article, Passage
 
 # Bump when the way passages are cut changes: every article is then re-chunked on the next ingest.
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2  # 2: sentences and chunks carry source, url, page
 
 
 class Chunker:
@@ -24,8 +24,10 @@ class Chunker:
             if start is None or end is None or article.text[start:end] != node.text:
                 start = article.text.find(node.text)  # the splitter could not place it; search
                 end = start + len(node.text)
+            first, last = article.page_at(start), article.page_at(max(start, end - 1))
             passages.append(Passage(
                 id=f"{article.id}#{article.content_hash[:12]}:{i}", article_id=article.id,
                 title=article.title, text=node.text, start=start, end=end, date=article.date,
-                source=article.source))
+                source=article.source, author=article.author, url=article.url,
+                page="" if not first else str(first) if first == last else f"{first}-{last}"))
         return passages

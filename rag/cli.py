@@ -92,7 +92,7 @@ def cmd_ask(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from app import main
+    from .web import main
 
     return main(["--host", args.host, "--port", str(args.port)] if args.host else ["--port", str(args.port)])
 

@@ -36,7 +36,7 @@ from tqdm import tqdm
 from .chunking import Chunker
 from .corpus import CorpusScan
 from .text import sentence_spans
-from .types import Article, IngestReport, Passage
+from .types import Article, Filters, IngestReport, Passage, date_int
 
 PAGE = 5000
 
@@ -45,8 +45,18 @@ class StoreUnavailable(RuntimeError):
     """The Chroma server cannot be reached (or the embedded store cannot be opened)."""
 
 
-def date_int(date: str) -> int:
-    return int(date.replace("-", "")) if date else 0
+def chroma_where(filters: Filters) -> dict | None:
+    """The filters as a Chroma `where` clause (None: no filter)."""
+    parts = []
+    if filters.article_ids:
+        parts.append({"article_id": {"$in": list(filters.article_ids)}})
+    if filters.sources:
+        parts.append({"source": {"$in": list(filters.sources)}})
+    if filters.date_from:
+        parts.append({"date_int": {"$gte": date_int(filters.date_from)}})
+    if filters.date_to:
+        parts.append({"date_int": {"$lte": date_int(filters.date_to)}})
+    return parts[0] if len(parts) == 1 else ({"$and": parts} if parts else None)
 
 
 def open_collections(settings, slug: str):
@@ -157,10 +167,11 @@ class Index:
                     todo.append(article)
             # A file that still exists but could not be read this time keeps its previous version
             # (bad input loses nothing); duplicates and vanished files are removed.
-            kept = {path for path, reason in scan.skipped if not reason.startswith("duplicate of")}
+            unreadable = {path for path, reason in scan.skipped if not reason.startswith("duplicate of")}
+            kept = {aid for aid in stored if _in_files(aid, unreadable)}
             current = {a.id for a in scan.articles}
             report.removed = sorted(set(stored) - current - kept)
-            for path in sorted(set(stored) & kept):
+            for path in sorted(kept):
                 report.notes.append((path, "could not be read; the previously indexed version is kept"))
             self._delete_articles(report.removed)
             self._sweep_orphan_sentences(stored)
@@ -212,7 +223,7 @@ class Index:
                         sentence_ids.append(sentence_id(passage.id, j))
                         sentence_texts.append(passage.text[lo:hi])
                         sentence_meta.append({"article_id": article.id, "chunk_id": passage.id,
-                                              "date_int": date_int(article.date),
+                                              "date_int": date_int(article.date), "source": article.source,
                                               "content_hash": article.content_hash})
             if not nodes:
                 continue
@@ -249,6 +260,7 @@ class Index:
         metadata = {
             "article_id": article.id, "title": article.title, "date": article.date,
             "date_int": date_int(article.date), "author": article.author, "source": article.source,
+            "url": article.url, "page": passage.page,
             "start": passage.start, "end": passage.end, "content_hash": article.content_hash,
             "chunker": chunker, "n_chunks": n_chunks, "n_sentences": n_sentences,
         }
@@ -276,8 +288,9 @@ class Index:
                 ids.append(chunk_id)
                 nodes.append(TextNode(
                     id_=chunk_id, text=embed_text(meta.get("title", ""), text),
-                    metadata={"article_id": meta["article_id"], "date_int": meta.get("date_int", 0)},
-                    excluded_embed_metadata_keys=["article_id", "date_int"]))
+                    metadata={"article_id": meta["article_id"], "date_int": meta.get("date_int", 0),
+                              "source": meta.get("source", "")},
+                    excluded_embed_metadata_keys=["article_id", "date_int", "source"]))
         if not nodes:
             shutil.rmtree(self.bm25_dir, ignore_errors=True)
             self.bm25 = None
@@ -312,6 +325,11 @@ class Index:
                     except OSError:  # cannot persist (disk full): answer from the in-memory index
                         pass
         return self.bm25
+
+
+def _in_files(article_id: str, files: set[str]) -> bool:
+    """Whether an article comes from one of `files`: its id is the path, or "<path>#<record key>"."""
+    return article_id in files or any(article_id[:i] in files for i, ch in enumerate(article_id) if ch == "#")
 
 
 def sentence_id(passage_id: str, j: int) -> str:

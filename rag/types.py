@@ -7,13 +7,50 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Article:
-    id: str  # path relative to the corpus folder, POSIX style: stable across machines
+    # path relative to the corpus folder, POSIX style: stable across machines; a file holding many
+    # articles (JSON lines, CSV, a feed) gives each record the id "<path>#<key>"
+    id: str
     title: str
     text: str  # the body that passages' character offsets point into
     date: str = ""  # ISO date when known
     author: str = ""
-    source: str = ""
+    source: str = ""  # the publication ("Reuters", "CoinTelegraph.com")
+    url: str = ""
     content_hash: str = ""
+    page_starts: tuple[int, ...] = ()  # PDF: offset in `text` where page 1, 2, ... begins
+
+    def page_at(self, offset: int) -> int:
+        """The 1-based page holding character `offset` (0 when the article has no pages)."""
+        return sum(1 for start in self.page_starts if start <= offset)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to chosen articles, sources and/or a publication-date range (ISO, inclusive)."""
+
+    article_ids: tuple[str, ...] = ()
+    date_from: str = ""
+    date_to: str = ""
+    sources: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.article_ids or self.date_from or self.date_to or self.sources)
+
+    def admits(self, article_id: str, day: int, source: str = "") -> bool:
+        """`day` is the article's date as an integer (see `date_int`), 0 when unknown."""
+        return ((not self.article_ids or article_id in self.article_ids)
+                and (not self.date_from or day >= date_int(self.date_from))
+                and (not self.date_to or day <= date_int(self.date_to))
+                and (not self.sources or source in self.sources))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"article_ids": list(self.article_ids), "date_from": self.date_from, "date_to": self.date_to,
+                "sources": list(self.sources)}
+
+
+def date_int(date: str) -> int:
+    """2023-04-12 -> 20230412 (0 for no date): dates compare as integers in store filters."""
+    return int(date[:10].replace("-", "")) if date else 0
 
 
 @dataclass
@@ -28,6 +65,9 @@ class Passage:
     end: int
     date: str = ""
     source: str = ""
+    author: str = ""
+    url: str = ""
+    page: str = ""  # PDF page(s) the passage is on: "3" or "3-4"
     score: float = 0.0
 
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from .corpus import SUPPORTED_SUFFIXES, BadFile, read_article
+from .corpus import SUPPORTED_SUFFIXES, BadFile, read_file
 
 if TYPE_CHECKING:
     from .assistant import Assistant
@@ -70,10 +70,10 @@ def check(source: Path, name: str, settings: "Settings") -> tuple[bytes, "Articl
         probe = Path(folder) / name
         probe.write_bytes(data)
         try:
-            article, note = read_article(probe, name, limit)  # decode(): binary and encoding checks
+            articles, notes = read_file(probe, name, limit)  # decode(): binary and encoding checks
         except BadFile as bad:
             return b"", None, "", str(bad)
-    return data, article, note, ""
+    return data, articles[0], "; ".join(notes), ""
 
 
 def save(files: Iterable[tuple[Path | str, str]], settings: "Settings",

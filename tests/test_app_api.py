@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import SEED_CORPUS, free_port, stop, wait_http
 
-import app
+import rag.web as app
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ["How many GPUs did Twitter buy?", "Where will the GPUs be installed?",

@@ -1,0 +1,39 @@
+"""File formats -> Records. One module per format; `read_file` picks the reader by suffix.
+
+A reader gets the raw bytes of one file and returns one Record per article it holds (a saved page or a
+plain-text file holds one; JSON lines, CSV and feeds hold many), or raises BadFile with the reason shown
+to the user. Readers never touch the file system: the corpus scan reads the bytes, checks size and type,
+and turns Records into Articles (ids, content hashes).
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Callable
+
+from ..types import Article
+from .common import BadFile, Record, decode
+from . import html, text
+
+
+Reader = Callable[[bytes, str], list[Record]]  # (raw bytes, file name) -> records
+
+READERS: dict[str, Reader] = {
+    ".txt": text.read_plain,
+    ".md": text.read_markdown,
+    ".markdown": text.read_markdown,
+    ".html": html.read_html,
+    ".htm": html.read_html,
+}
+SUPPORTED_SUFFIXES = frozenset(READERS)
+
+
+def to_article(record: Record, rel: str) -> Article:
+    article_id = f"{rel}#{record.key}" if record.key else rel
+    title = " ".join(record.title.split())[:300] or "(untitled)"
+    fields = (title, record.date, record.author, record.source, record.url, record.text)
+    digest = hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+    return Article(id=article_id, title=title, text=record.text, date=record.date, author=record.author,
+                   source=record.source, url=record.url, content_hash=digest, page_starts=record.page_starts)
+
+
+__all__ = ["BadFile", "Record", "READERS", "SUPPORTED_SUFFIXES", "decode", "to_article"]
