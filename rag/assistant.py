@@ -101,8 +101,24 @@ class Assistant:
         max_bytes = int(self.settings.max_file_mb * 1_000_000)
         return self.index.ingest(scan(folder, max_bytes), self.chunker, progress=progress)
 
-    def articles(self) -> list[dict]:
-        return self.index.articles()
+    def articles(self, query: str = "", offset: int = 0, limit: int | None = None) -> list[dict]:
+        """Indexed articles (article_id, title, date, source, author, url, chunks), by date then id;
+        `query` keeps those whose title, id or source contains it (case-insensitive)."""
+        rows = self.index.articles()
+        if query:
+            needle = query.lower()
+            rows = [r for r in rows if needle in f"{r['title']} {r['article_id']} {r['source']}".lower()]
+        return rows[offset:offset + limit if limit is not None else None]
+
+    def article(self, article_id: str) -> dict | None:
+        """One indexed article with its full text (rebuilt from its stored passages), or None."""
+        return self.index.article(article_id)
+
+    def search(self, query: str, top_k: int | None = None, *, article_ids=(), date_from: str = "",
+               date_to: str = "", sources=()) -> list:
+        """The passages retrieval ranks highest for `query` (no answer is built)."""
+        text, _ = clean_question(query, self.settings.max_question_chars)
+        return self.retriever.search(text, top_k, Filters(tuple(article_ids), date_from, date_to, tuple(sources)))
 
     # ------------------------------------------------------------------ questions
     def ask(self, question: str, **options) -> Answer:

@@ -47,6 +47,14 @@ class Chat:
         self.condense = assistant.settings.condense_followups if condense is None else condense
         self.history: list["Answer"] = []
 
+    def add_turn(self, question: str, answer_text: str) -> None:
+        """Record an earlier turn without asking it (a conversation replayed from an API client or a
+        saved conversation), so that the next follow-up is condensed against it."""
+        from .types import Answer
+
+        standalone = self.standalone(question)
+        self.history.append(Answer(question, answer_text, False, trace={"standalone": standalone}))
+
     def standalone(self, question: str) -> str:
         if not self.condense or not self.history:
             return question

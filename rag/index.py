@@ -130,15 +130,35 @@ class Index:
         return manifest
 
     def articles(self) -> list[dict]:
-        """One row per indexed article: id, title, date, source, chunks (for the page's corpus panel)."""
+        """One row per indexed article: id, title, date, source, author, url, chunks."""
         rows: dict[str, dict] = {}
         for page in self._pages(["metadatas"]):
             for meta in page["metadatas"]:
                 row = rows.setdefault(meta["article_id"], {
                     "article_id": meta["article_id"], "title": meta.get("title", ""),
-                    "date": meta.get("date", ""), "source": meta.get("source", ""), "chunks": 0})
+                    "date": meta.get("date", ""), "source": meta.get("source", ""),
+                    "author": meta.get("author", ""), "url": meta.get("url", ""), "chunks": 0})
                 row["chunks"] += 1
         return sorted(rows.values(), key=lambda r: (r["date"], r["article_id"]))
+
+    def article(self, article_id: str) -> dict | None:
+        """An article's metadata and text, rebuilt from its chunks' character spans (chunks overlap
+        and together cover the text; gaps between them are whitespace the splitter dropped)."""
+        got = self.collection.get(where={"article_id": article_id}, include=["documents", "metadatas"])
+        if not got["ids"]:
+            return None
+        parts = sorted(zip(got["metadatas"], got["documents"]), key=lambda item: int(item[0]["start"]))
+        text, end = "", 0
+        for meta, chunk in parts:
+            start = int(meta["start"])
+            if start > end:
+                text += " " * (start - end)  # stand-in for dropped whitespace: offsets stay true
+            text += chunk[max(0, end - start):]
+            end = max(end, start + len(chunk))
+        meta = parts[0][0]
+        return {"article_id": article_id, "title": meta.get("title", ""), "date": meta.get("date", ""),
+                "author": meta.get("author", ""), "source": meta.get("source", ""), "url": meta.get("url", ""),
+                "text": text}
 
     # ---------------------------------------------------------------- ingestion
     @contextlib.contextmanager
