@@ -98,12 +98,12 @@ def _record(row, answer, latency_ms: float) -> dict:
             seen.append(p.article_id)
     return {
         "id": row.id, "case_id": row.case_id, "turn": row.turn, "question": row.question,
-        "standalone": answer.trace.get("standalone", row.question), "expect_abstain": row.expect_abstain,
+        "standalone": answer.trace.standalone or row.question, "expect_abstain": row.expect_abstain,
         "answer": answer.text, "abstained": answer.abstained, "abstain_ok": ok_abstain,
         "citations": [{"n": c.n, "article_id": c.article_id, "passage_id": c.passage_id, "quote": c.quote}
                       for c in answer.citations],
         "retrieved_ids": [p.id for p in answer.retrieved], "retrieved_article_ids": seen,
-        "support": answer.trace.get("support"), "threshold": answer.trace.get("threshold"),
+        "support": answer.trace.support, "threshold": answer.trace.threshold,
         "latency_ms": round(latency_ms, 1), "scores": scores, "passed": not why, "why": why,
         "_row": row, "_answer": answer,
     }

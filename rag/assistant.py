@@ -1,9 +1,12 @@
-"""The one engine behind the page, the CLI, the evals and Python callers.
+"""The one engine behind the page, the CLI, the API, the evals and Python callers.
 
-Where a question becomes an answer: `Assistant._answer` (retrieve -> extractive or LLM -> verified citations).
+Where a question becomes an answer, in named stages: `stream` = `run(query(...))`, and `run` is
+retrieve (hybrid search) -> answer (a chain of answerers, e.g. LLM then extractive as the fallback).
 """
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
 import time
 import unicodedata
@@ -12,23 +15,24 @@ from typing import Callable, Iterator
 
 import httpx
 
-from . import citations as cite
-from . import prompts
-from .chat import Chat, rewrite
+from .answering import Answerer
+from .chat import Chat
 from .chunking import Chunker
 from .corpus import scan
 from .embedding import make_embedding
 from .extractive import ExtractiveAnswerer
 from .index import Index, StoreUnavailable
-from .llm import describe_error, chat_messages, make_llm
+from .llm import LLMAnswerer, make_llm
 from .retrieve import HybridRetriever
 from .settings import Settings
-from .text import Idf
-from .types import Answer, Filters, IngestReport, Passage
+from .types import Answer, Filters, IngestReport, Passage, Query, Trace
+
+MAX_TOP_K = 50
+MAX_ARTICLE_IDS = 1000
 
 
 class BadQuestion(ValueError):
-    """The question cannot be asked (empty, only whitespace or control characters)."""
+    """The question or an option cannot be used (empty, undecodable, out of range); the message says why."""
 
 
 class CorpusMissing(FileNotFoundError):
@@ -36,20 +40,56 @@ class CorpusMissing(FileNotFoundError):
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def clean_question(question: object, limit: int) -> tuple[str, str]:
-    """(question, notice). Control characters go, whitespace collapses, overlong input is truncated."""
+    """(question, notice). Control and bidi characters go, lone surrogates (undecodable input) become
+    U+FFFD, whitespace collapses, overlong input is truncated."""
     if not isinstance(question, str):
         raise BadQuestion("The question must be text.")
-    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question))
-    text = " ".join(text.split())
-    if not text:
-        raise BadQuestion("Please type a question: it is empty.")
+    text = _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", question))
+    text = " ".join(unicodedata.normalize("NFC", text).split())
+    if not text.replace("\ufffd", "").strip():
+        raise BadQuestion("Please type a question: it is empty." if not text else
+                          "The question could not be read (undecodable characters).")
     if len(text) > limit:
         return text[:limit].rstrip(), f"Your question was {len(text):,} characters long; only the first " \
                                       f"{limit:,} were used."
     return text, ""
+
+
+def check_top_k(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer() and math.isfinite(value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TOP_K:
+        raise BadQuestion(f"top_k must be a whole number from 1 to {MAX_TOP_K}, not {str(value)[:40]!r}.")
+    return value
+
+
+def check_ids(value: object, what: str = "article_ids") -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) \
+            or not all(isinstance(v, str) for v in value):
+        raise BadQuestion(f"{what} must be a list of strings.")
+    if len(value) > MAX_ARTICLE_IDS:
+        raise BadQuestion(f"{what} may hold at most {MAX_ARTICLE_IDS} entries, not {len(value)}.")
+    return tuple(value)
+
+
+def check_date(value: object, name: str) -> str:
+    if value in (None, ""):
+        return ""
+    try:
+        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadQuestion(f"{name} must be a date like 2023-04-11, not {str(value)[:40]!r}.") from None
+    return value
 
 
 class AnswerStream:
@@ -57,9 +97,10 @@ class AnswerStream:
     citation-checked Answer. In LLM mode the streamed pieces are the model's raw words; the final text
     may differ where invalid [n] markers were removed or renumbered."""
 
-    def __init__(self, pieces: Iterator[str], retrieved: list[Passage]):
+    def __init__(self, pieces: Iterator[str], retrieved: list[Passage], query: Query):
         self._pieces = pieces
         self.retrieved = retrieved
+        self.query = query
         self.answer: Answer | None = None
         self._callbacks: list[Callable[[Answer], None]] = []
 
@@ -81,23 +122,29 @@ class AnswerStream:
 
 
 class Assistant:
-    def __init__(self, settings: Settings | None = None, **overrides):
+    def __init__(self, settings: Settings | None = None, *, embed_model=None, llm=None, **overrides):
+        """Settings come from the environment (and .env); keyword overrides use the lower-case field
+        names. `embed_model` (a LlamaIndex embedding with a `slug`) and `llm` (a LlamaIndex LLM) replace
+        the configured ones: the tests inject small fakes this way."""
         base = settings or Settings()
         # validated, so a plain-str key becomes a SecretStr and a bad value fails here, not later
         self.settings = type(base).model_validate(base.model_dump() | overrides) if overrides else base
-        self.embed_model, slug = make_embedding(self.settings)
+        if embed_model is None:
+            embed_model, slug = make_embedding(self.settings)
+        else:
+            slug = getattr(embed_model, "slug", type(embed_model).__name__.lower())
+        self.embed_model = embed_model
         self.index = Index(self.settings, self.embed_model, slug)
         self.chunker = Chunker(self.settings.chunk_size, self.settings.chunk_overlap)
         self.retriever = HybridRetriever(self.index, self.settings.top_k)
-        self.extractive = ExtractiveAnswerer(self.embed_model, self.index.sentence_vectors)
-        self.llm = make_llm(self.settings) if self.settings.llm_configured else None
-        self._idf: tuple[object, Idf] | None = None
+        self.llm = llm if llm is not None else make_llm(self.settings) if self.settings.llm_configured else None
+        self.extractive = ExtractiveAnswerer(self.index, self.settings.abstain_threshold, self.settings.abstain_text)
 
     # ------------------------------------------------------------------ corpus
     def ingest(self, corpus_dir: str | Path | None = None, progress: bool = False) -> IngestReport:
         folder = Path(corpus_dir or self.settings.corpus_dir)
         if not folder.is_dir():
-            raise CorpusMissing(f"corpus folder not found: {folder}")
+            raise CorpusMissing(f"corpus folder not found: {folder.name or folder}")
         max_bytes = int(self.settings.max_file_mb * 1_000_000)
         return self.index.ingest(scan(folder, max_bytes), self.chunker, progress=progress)
 
@@ -115,144 +162,84 @@ class Assistant:
         return self.index.article(article_id)
 
     def search(self, query: str, top_k: int | None = None, *, article_ids=(), date_from: str = "",
-               date_to: str = "", sources=()) -> list:
+               date_to: str = "", sources=()) -> list[Passage]:
         """The passages retrieval ranks highest for `query` (no answer is built)."""
-        text, _ = clean_question(query, self.settings.max_question_chars)
-        return self.retriever.search(text, top_k, Filters(tuple(article_ids), date_from, date_to, tuple(sources)))
+        q = self.query(query, top_k=top_k, article_ids=article_ids, date_from=date_from, date_to=date_to,
+                       sources=sources)
+        return self._retrieve(q, Trace())
 
     # ------------------------------------------------------------------ questions
     def ask(self, question: str, **options) -> Answer:
         """Answer one question. Options: top_k, mode ("extractive" | "llm"), article_ids, date_from,
-        date_to. Raises BadQuestion for an empty question."""
+        date_to, sources. Raises BadQuestion for an empty question or a bad option."""
         return self.stream(question, **options).result()
 
-    def stream(self, question: str, *, top_k: int | None = None, mode: str | None = None,
-               article_ids: list[str] | tuple[str, ...] = (), date_from: str = "", date_to: str = "",
-               standalone: str | None = None) -> AnswerStream:
+    def stream(self, question: str, **options) -> AnswerStream:
         """Like `ask`, streaming. Retrieval happens now; the answer is produced as you iterate."""
-        started = time.perf_counter()
-        text, notice = clean_question(question, self.settings.max_question_chars)
-        query = clean_question(standalone, self.settings.max_question_chars)[0] if standalone else text
-        mode = mode or self.settings.effective_mode
-        if mode not in ("extractive", "llm"):
-            raise ValueError(f"unknown answer mode {mode!r}: use 'extractive' or 'llm'")
-        trace: dict = {"mode": mode, "question": text, "standalone": query,
-                       "model": self.settings.llm_model if mode == "llm" else "extractive",
-                       "top_k": top_k or self.settings.top_k, "timings_ms": {}}
-        for day in (date_from, date_to):
-            if day and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
-                raise BadQuestion(f"Dates must look like 2023-04-11, not {day[:40]!r}.")
-        filters = Filters(tuple(article_ids), date_from, date_to)
-        if filters:
-            trace["filters"] = {"article_ids": list(article_ids), "date_from": date_from, "date_to": date_to}
-        t0 = time.perf_counter()
-        try:
-            query_vector = self.embed_model.get_query_embedding(query)  # shared by retrieval and answering
-            retrieved = self.retriever.search(query, top_k, filters, trace=trace, query_embedding=query_vector)
-        except (httpx.TransportError, ConnectionError) as err:  # the Chroma server went away mid-session
-            raise StoreUnavailable(f"Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} "
-                                   f"stopped answering ({type(err).__name__}: {err}); try again when it is back") from err
-        trace["timings_ms"]["retrieve"] = _ms(t0)
-        pieces = self._answer(text, query, query_vector, retrieved, mode, trace, notice, started)
-        return AnswerStream(pieces, retrieved)
+        return self.run(self.query(question, **options))
 
     def chat(self, condense: bool | None = None) -> Chat:
         return Chat(self, condense)
 
-    def condense(self, question: str, history: list[Answer]) -> str:
-        """A standalone version of a follow-up question (LLM in llm mode, a deterministic rewrite otherwise)."""
-        previous = history[-1].trace.get("standalone", history[-1].question)
-        if self.llm is None or self.settings.effective_mode != "llm":
-            return rewrite(question, previous)
-        turns = "\n".join(f"User: {a.question}\nAssistant: {cite.MARKER.sub('', a.text)}" for a in history[-3:])
-        try:
-            reply = self.llm.complete(prompts.CONDENSE.format(history=turns, question=question)).text
-            reply = " ".join(reply.split())[: self.settings.max_question_chars]
-            return reply or rewrite(question, previous)
-        except Exception:  # a dead LLM must not stop the conversation
-            return rewrite(question, previous)
-
-    # ------------------------------------------------------------------ answering
-    def _answer(self, question: str, query: str, query_vector: list[float], retrieved: list[Passage],
-                mode: str, trace: dict, notice: str, started: float) -> Iterator[str]:
-        t0 = time.perf_counter()
+    def query(self, question: str, *, standalone: str | None = None, top_k=None, mode: str | None = None,
+              article_ids=(), date_from="", date_to="", sources=()) -> Query:
+        """Stage 1: the checked question and options as a Query (raises BadQuestion)."""
+        text, notice = clean_question(question, self.settings.max_question_chars)
+        matched = clean_question(standalone, self.settings.max_question_chars)[0] if standalone else text
+        mode = mode or self.settings.effective_mode
+        if mode not in ("extractive", "llm"):
+            raise BadQuestion(f"mode must be 'extractive' or 'llm', not {str(mode)[:40]!r}.")
         if mode == "llm" and self.llm is None:
             notice = _join(notice, "No language model is configured (set OPENAI_API_KEY or OPENAI_BASE_URL); "
                                    "this answer was extracted from the articles.")
-            mode = trace["mode"] = "extractive"
-        answer = None
-        if mode == "llm" and retrieved:
-            answer = yield from self._llm_answer(question, query, retrieved, trace)
-            if answer is None:
-                notice = _join(notice, "The language model could not answer "
-                                       f"({trace['fallback']}); this answer was extracted from the articles.")
-        if answer is None:
-            answer = self._extractive_answer(question, query, query_vector, retrieved, trace)
-            yield answer.text
-        answer.notice = notice
-        trace["timings_ms"]["answer"] = _ms(t0)
-        trace["timings_ms"]["total"] = _ms(started)
-        trace["cited_ids"] = [c.passage_id for c in answer.citations]
-        trace["retrieved_ids"] = [p.id for p in retrieved]
-        return answer
+            mode = "extractive"
+        filters = Filters(check_ids(article_ids), check_date(date_from, "date_from"),
+                          check_date(date_to, "date_to"), check_ids(sources, "sources"))
+        return Query(question=text, text=matched, top_k=check_top_k(top_k) or self.settings.top_k, mode=mode,
+                     filters=filters, notice=notice)
 
-    def _abstain(self, question: str, retrieved: list[Passage], trace: dict) -> Answer:
-        return Answer(question, self.settings.abstain_text, True, [], retrieved, trace)
+    def run(self, query: Query) -> AnswerStream:
+        """Stages 2 and 3: retrieve now, answer as the stream is read."""
+        started = time.perf_counter()
+        trace = Trace(mode=query.mode, model=self.settings.llm_model if query.mode == "llm" else "extractive",
+                      question=query.question, standalone=query.text, top_k=query.top_k, kind=query.kind,
+                      filters=query.filters.to_dict() if query.filters else None)
+        passages = self._retrieve(query, trace)
+        return AnswerStream(self._answer(query, passages, trace, started), passages, query)
 
-    def idf(self) -> Idf:
-        bm25 = self.index.load_bm25()
-        if self._idf is None or self._idf[0] is not bm25:
-            self._idf = (bm25, Idf(bm25.bm25 if bm25 else None))
-        return self._idf[1]
-
-    def _extractive_answer(self, question: str, query: str, query_vector: list[float], retrieved: list[Passage],
-                           trace: dict) -> Answer:
-        extract = self.extractive.extract(query, retrieved, self.idf(), query_vector) if retrieved else None
-        trace["threshold"] = self.settings.abstain_threshold
-        if extract is not None:
-            trace["support"] = extract.support
-            trace["features"] = extract.features
-        if extract is None or extract.support < self.settings.abstain_threshold:
-            return self._abstain(question, retrieved, trace)
-        # Markers name positions in `retrieved`; `resolve` renumbers them in order of use.
-        draft = " ".join(f"{s.text} [{s.passage + 1}]" for s in extract.sentences)
-        quotes: dict[int, str] = {}
-        for s in extract.sentences:
-            quotes[s.passage + 1] = _join(quotes.get(s.passage + 1, ""), s.text, sep=" ")
-        text, citations, _ = cite.resolve(draft, retrieved, quotes)
-        return Answer(question, text, False, citations, retrieved, trace)
-
-    def _llm_answer(self, question: str, query: str, retrieved: list[Passage], trace: dict):
-        """Yield the model's words; return the verified Answer, or None (trace['fallback'] says why)."""
-        messages = chat_messages(prompts.ANSWER_SYSTEM.format(abstain=self.settings.abstain_text),
-                                 prompts.ANSWER_USER.format(passages=prompts.format_passages(retrieved),
-                                                            question=query))
-        raw = ""
+    def _retrieve(self, query: Query, trace: Trace) -> list[Passage]:
+        t0 = time.perf_counter()
         try:
-            for chunk in self.llm.stream_chat(messages):
-                delta = chunk.delta or ""
-                raw += delta
-                if delta:
-                    yield delta
-        except Exception as err:  # network, timeout, 4xx/5xx after retries, malformed responses
-            trace["fallback"] = describe_error(err, self.settings)
-            trace["llm_partial"] = raw
-            return None
-        if not raw.strip():  # an unparseable or empty reply must not pass as "the articles don't say"
-            trace["fallback"] = "the language model sent an empty or unreadable reply"
-            return None
-        trace["llm_raw"] = raw
-        raw, trace["auto_cited"] = cite.attach_missing(raw, retrieved)
-        text, citations, dropped = cite.resolve(raw, retrieved)
-        trace["dropped_markers"] = dropped
-        if _norm(self.settings.abstain_text) in _norm(text) or not citations:
-            if not citations and _norm(self.settings.abstain_text) not in _norm(text):
-                trace["uncited_answer_withheld"] = True  # we never show claims that cite nothing
-            return self._abstain(question, retrieved, trace)
-        for c in citations:
-            c.quote = cite.best_quote(" ".join(cl for cl, ns in cite.claims(text) if c.n in ns), _passage(c))
-        trace["unsupported"] = cite.check(text, citations)
-        return Answer(question, text, False, citations, retrieved, trace)
+            if query.vector is None:  # shared by retrieval and the extractive answerer
+                query.vector = self.embed_model.get_query_embedding(query.text)
+            passages = self.retriever.search(query.text, query.top_k, query.filters, query.vector, trace.ranks)
+        except (httpx.TransportError, ConnectionError) as err:  # the Chroma server went away mid-session
+            raise StoreUnavailable(f"the Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} "
+                                   f"stopped answering ({type(err).__name__}); try again when it is back") from err
+        trace.timings_ms["retrieve"] = _ms(t0)
+        trace.retrieved_ids = [p.id for p in passages]
+        return passages
+
+    def _answerers(self, query: Query) -> list[Answerer]:
+        if query.mode == "llm":
+            return [LLMAnswerer(self.llm, self.settings), self.extractive]
+        return [self.extractive]
+
+    def _answer(self, query: Query, passages: list[Passage], trace: Trace, started: float) -> Iterator[str]:
+        t0 = time.perf_counter()
+        notice = query.notice
+        for answerer in self._answerers(query):
+            answer = yield from answerer.answer(query, passages, trace)
+            if answer is not None:
+                break
+            if trace.fallback:
+                notice = _join(notice, f"The language model could not answer ({trace.fallback}); "
+                                       "this answer was extracted from the articles.")
+        answer.notice = notice
+        trace.timings_ms["answer"] = _ms(t0)
+        trace.timings_ms["total"] = _ms(started)
+        trace.cited_ids = [c.passage_id for c in answer.citations]
+        return answer
 
     # ------------------------------------------------------------------ LlamaIndex
     def as_query_engine(self, streaming: bool = False, **options):
@@ -262,18 +249,9 @@ class Assistant:
         return AssistantQueryEngine(assistant=self, streaming=streaming, options=options)
 
 
-def _passage(citation) -> Passage:
-    return Passage(id=citation.passage_id, article_id=citation.article_id, title=citation.title,
-                   text=citation.text, start=citation.start, end=citation.end)
-
-
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
 
 
 def _join(a: str, b: str, sep: str = " ") -> str:
     return f"{a}{sep}{b}" if a else b
-
-
-def _norm(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", "", text.lower()).split())

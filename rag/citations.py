@@ -1,7 +1,9 @@
-"""Citation checking shared by both answer modes: [n] markers -> verified, renumbered Citations.
+"""Citation checking shared by every answerer: [n] markers -> verified, renumbered Citations.
 
 A marker survives only if it names a passage that was shown; survivors are renumbered 1, 2, ... in order
-of first use, so [n] in the text and citation n in the list always point at the same passage.
+of first use, so [n] in the text and citation n in the list always point at the same passage. Markers
+that come from article text ("... [1] [2] ...") are neutralised before an answer is built from that text
+or a model sees it, so an article can never forge a citation.
 """
 from __future__ import annotations
 
@@ -12,10 +14,15 @@ from .types import Citation, Passage
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 SUPPORT_MIN = 0.5  # share of a sentence's content words that its cited passage must contain
+_SOURCE_MARKER = re.compile(r"\[(\s*\d+(?:\s*,\s*\d+)*\s*)\]")
 
 
-def resolve(text: str, shown: list[Passage], quotes: dict[int, str] | None = None
-            ) -> tuple[str, list[Citation], list[int]]:
+def neutralise(text: str) -> str:
+    """Source text with its "[n]" written "［n］" (full-width brackets): readable, never a marker."""
+    return _SOURCE_MARKER.sub(lambda m: f"\uff3b{m.group(1)}\uff3d", text)
+
+
+def resolve(text: str, shown: list[Passage]) -> tuple[str, list[Citation], list[int]]:
     """Return (text with valid, renumbered markers; citations; invalid marker numbers dropped)."""
     order: dict[int, int] = {}  # shown index (1-based) -> new number
     dropped: list[int] = []
@@ -34,14 +41,7 @@ def resolve(text: str, shown: list[Passage], quotes: dict[int, str] | None = Non
 
     clean = MARKER.sub(renumber, text).strip()
     clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)  # "claim [9]." with [9] dropped -> "claim."
-    citations = []
-    for old, new in order.items():
-        passage = shown[old - 1]
-        citations.append(Citation(
-            n=new, article_id=passage.article_id, title=passage.title, date=passage.date, text=passage.text,
-            start=passage.start, end=passage.end, score=passage.score, passage_id=passage.id,
-            quote=(quotes or {}).get(old, "")))
-    citations.sort(key=lambda c: c.n)
+    citations = sorted((Citation(n=new, passage=shown[old - 1]) for old, new in order.items()), key=lambda c: c.n)
     return clean, citations, dropped
 
 
@@ -81,14 +81,15 @@ def check(text: str, citations: list[Citation]) -> list[dict]:
     return problems
 
 
-def best_quote(claim: str, passage: Passage) -> str:
-    """The sentence of the passage that shares the most content words with the claim."""
+def quote_span(claim: str, passage: Passage) -> list[tuple[int, int]]:
+    """The span of the passage sentence that shares the most content words with the claim (none if
+    no sentence shares any)."""
     claim_terms = set(terms(claim))
-    best, best_overlap = "", -1
+    best, best_overlap = [], 0
     for lo, hi in sentence_spans(passage.text):
         overlap = len(claim_terms & set(terms(passage.text[lo:hi])))
         if overlap > best_overlap:
-            best, best_overlap = passage.text[lo:hi], overlap
+            best, best_overlap = [(lo, hi)], overlap
     return best
 
 
@@ -110,3 +111,27 @@ def attach_missing(text: str, shown: list[Passage]) -> tuple[str, list[str]]:
             attached.append(sentence)
     pieces.append(text[last:])
     return "".join(pieces), attached
+
+
+def problems(answer) -> list[str]:
+    """Why an answer's citations are not valid (empty: valid). The one validity check, used by the
+    evals and the tests: every [n] has a citation and every citation is referenced; each cites a
+    retrieved passage; each quote span lies inside its passage; an answer that is not an abstention
+    cites something."""
+    out = []
+    by_n = {c.n: c for c in answer.citations}
+    shown = {p.id: p for p in answer.retrieved}
+    used = {int(n) for group in MARKER.findall(answer.text) for n in group.split(",")}
+    for n in sorted(used - set(by_n)):
+        out.append(f"[{n}] has no citation")
+    for c in answer.citations:
+        passage = shown.get(c.passage_id)
+        if passage is None or passage.text != c.text:
+            out.append(f"citation {c.n} is not a retrieved passage")
+        if any(not (0 <= lo < hi <= len(c.text)) for lo, hi in c.quote_spans):
+            out.append(f"citation {c.n}: quote span outside its passage")
+        if c.n not in used:
+            out.append(f"citation {c.n} is never referenced in the text")
+    if not answer.abstained and not answer.citations:
+        out.append("answer cites nothing")
+    return out

@@ -1,17 +1,26 @@
-"""`python -m rag ingest | ask | serve`: a thin CLI over Assistant. Its output formats are a stable contract."""
+"""`python -m rag ingest | ask | serve`: a thin CLI over Assistant. Its output formats are a stable contract.
+
+`main(argv)` runs in-process (the fast tests call it directly); `python -m rag` calls it with sys.argv.
+"""
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import shutil
 import sys
+import traceback
+from pathlib import Path
 
 from .settings import Settings
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
-def _assistant(args):
+
+def _assistant(args, **extra):
     from .assistant import Assistant
 
-    overrides = {}
+    overrides = dict(extra)
     if getattr(args, "corpus", None):
         overrides["corpus_dir"] = args.corpus
     if getattr(args, "index", None):
@@ -21,12 +30,14 @@ def _assistant(args):
 
 def cmd_ingest(args) -> int:
     from .assistant import CorpusMissing
-    from .index import StoreUnavailable
+    from .index import IndexDamaged, StoreUnavailable
 
     try:
+        if args.rebuild:
+            _remove_index(Settings(**({"index_dir": args.index} if args.index else {})))
         assistant = _assistant(args)
         report = assistant.ingest(progress=not args.json and sys.stderr.isatty())
-    except (CorpusMissing, StoreUnavailable, OSError) as err:  # OSError: e.g. disk full while writing
+    except (CorpusMissing, StoreUnavailable, IndexDamaged, OSError) as err:  # OSError: e.g. disk full
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
@@ -36,17 +47,33 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def _remove_index(settings: Settings) -> None:
+    """--rebuild: delete the embedded index folder (never the corpus) so the next ingest starts fresh."""
+    if settings.chroma_host:
+        raise OSError("--rebuild deletes the embedded index only; with a Chroma server, delete its "
+                      "collections there")
+    folder = Path(settings.index_dir)
+    if not folder.exists():
+        return
+    if not ((folder / "chroma").exists() or (folder / "ingest.lock").exists()):
+        raise OSError(f"{folder.name} does not look like an index folder (no chroma/ inside); not deleting it")
+    shutil.rmtree(folder)
+
+
+def _printable(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def _ask_one(assistant, question: str, args) -> tuple[dict, bool]:
     from .assistant import BadQuestion
-    from .index import StoreUnavailable
+    from .index import IndexDamaged, StoreUnavailable
 
-    options = {"top_k": args.top_k, "mode": args.mode}
-    if args.article:
-        options["article_ids"] = args.article
+    options = {"top_k": args.top_k, "mode": args.mode, "date_from": args.date_from or "",
+               "date_to": args.date_to or "", "article_ids": args.article or (), "sources": args.source or ()}
     try:
         answer = assistant.ask(question, **options)
-    except (BadQuestion, StoreUnavailable) as err:
-        return {"question": question, "error": str(err)}, False
+    except (BadQuestion, StoreUnavailable, IndexDamaged) as err:
+        return {"question": _printable(question), "error": str(err)}, False
     return answer.to_dict(), True
 
 
@@ -66,8 +93,9 @@ def _print_answer(result: dict, as_json: bool) -> None:
         print(f"\n{label}:")
     for item in items:
         snippet = " ".join((item.get("quote") or item["text"]).split())
-        print(f"[{item['n']}] {item['title']} ({item['article_id']}, {item['date'] or 'no date'}): "
-              f"\"{snippet[:300]}\"")
+        where = ", ".join(x for x in (item["article_id"], item.get("source", ""), item["date"] or "no date",
+                                      f"p. {item['page']}" if item.get("page") else "") if x)
+        print(f"[{item['n']}] {item['title']} ({where}): \"{snippet[:300]}\"")
 
 
 def cmd_ask(args) -> int:
@@ -78,15 +106,21 @@ def cmd_ask(args) -> int:
     except StoreUnavailable as err:
         print(json.dumps({"error": str(err)}) if args.json else f"error: {err}", file=sys.stderr)
         return 2
-    if not assistant.index.collection.count():
+    if not assistant.index.count():
         assistant.ingest()
     if args.question is not None:
         result, ok = _ask_one(assistant, args.question, args)
         _print_answer(result, args.json)
         return 0 if ok else 1
-    for line in sys.stdin:  # one question per line, one JSON line (or text block) per line: a blank
-        # line gets an error object too, so output line k always answers input line k
-        result, _ = _ask_one(assistant, line.rstrip("\n"), args)
+    # One question per line, one JSON line (or text block) per line: a blank or bad line gets an error
+    # object too, so output line k always answers input line k. Bytes that are not UTF-8 become U+FFFD.
+    for raw in sys.stdin.buffer:
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        try:
+            result, _ = _ask_one(assistant, line, args)
+        except Exception as err:  # never let one line stop the batch; the traceback goes to stderr
+            traceback.print_exc(file=sys.stderr)
+            result = {"question": _printable(line), "error": f"internal error ({type(err).__name__})"}
         _print_answer(result, args.json)
     return 0
 
@@ -104,6 +138,8 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--corpus", help="corpus folder (default: RAG_CORPUS_DIR or corpus/)")
     ingest.add_argument("--index", help="index folder (default: RAG_INDEX_DIR or .rag_index/)")
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+    ingest.add_argument("--rebuild", action="store_true",
+                        help="delete the embedded index first and index everything again (a damaged index)")
     ingest.set_defaults(func=cmd_ingest)
     ask = sub.add_parser("ask", help="answer a question (or one per stdin line)")
     ask.add_argument("question", nargs="?", help="the question; omit to read one per line from stdin")
@@ -111,6 +147,9 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--top-k", type=int, default=None, help="passages to retrieve")
     ask.add_argument("--mode", choices=["extractive", "llm"], default=None, help="answer mode")
     ask.add_argument("--article", action="append", help="restrict to this article id (repeatable)")
+    ask.add_argument("--source", action="append", help="restrict to this source (repeatable)")
+    ask.add_argument("--date-from", help="only articles published on or after this date (YYYY-MM-DD)")
+    ask.add_argument("--date-to", help="only articles published on or before this date (YYYY-MM-DD)")
     ask.add_argument("--corpus", help=argparse.SUPPRESS)
     ask.add_argument("--index", help="index folder")
     ask.set_defaults(func=cmd_ask)

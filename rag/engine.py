@@ -16,7 +16,7 @@ def _nodes(passages) -> list[NodeWithScore]:
 
 def _metadata(answer) -> dict:
     return {"citations": [c.to_dict() for c in answer.citations], "abstained": answer.abstained,
-            "notice": answer.notice, "trace": answer.trace}
+            "notice": answer.notice, "trace": answer.trace.to_dict()}
 
 
 class AssistantQueryEngine(CustomQueryEngine):

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .answering import AnswerGen, abstention, quoted
 from .index import sentence_id
 from .text import Idf, sentence_spans, terms
-from .types import Passage
+from .types import Passage, Query, Trace
 
 MIN_WORDS = 4
 W_DENSE, W_LEX, W_KIND, W_PRIOR = 0.5, 0.35, 0.1, 0.05
@@ -86,9 +87,26 @@ class Extract:
 
 
 class ExtractiveAnswerer:
-    def __init__(self, embed_model, sentence_vectors):
-        self.embed_model = embed_model
-        self.sentence_vectors = sentence_vectors  # ids -> stored vectors (see rag.index.sentence_id)
+    """The offline answerer: quotes the best sentence(s), or abstains when support is below threshold."""
+
+    def __init__(self, index, threshold: float, abstain_text: str):
+        self.index = index  # stored sentence vectors, IDF, the embedding model for sentences not stored
+        self.threshold = threshold
+        self.abstain_text = abstain_text
+
+    def answer(self, query: Query, passages: list[Passage], trace: Trace) -> AnswerGen:
+        extract = self.extract(query.text, passages, self.index.idf(), query.vector) if passages else None
+        trace.threshold = self.threshold
+        if extract is not None:
+            trace.support = extract.support
+            trace.features = extract.features
+        if extract is None or extract.support < self.threshold:
+            answer = abstention(query, passages, trace, self.abstain_text)
+        else:
+            answer = quoted(query, passages, trace,
+                            [(passages[c.passage], c.start, c.end) for c in extract.sentences])
+        yield answer.text
+        return answer
 
     def extract(self, question: str, passages: list[Passage], idf: Idf,
                 query_embedding: list[float]) -> Extract | None:
@@ -136,10 +154,10 @@ class ExtractiveAnswerer:
     def _dense(self, candidates: list[Candidate], query: np.ndarray) -> None:
         """Cosine of every candidate with the question, from the vectors stored at ingest; a sentence
         without a stored vector (an index written by another version of `sentence_spans`) is embedded now."""
-        stored = self.sentence_vectors([c.vector_id for c in candidates])
+        stored = self.index.sentence_vectors([c.vector_id for c in candidates])
         missing = [c for c in candidates if c.vector_id not in stored]
         if missing:
-            fresh = np.asarray(self.embed_model.get_text_embedding_batch([c.text for c in missing]))
+            fresh = np.asarray(self.index.embed_model.get_text_embedding_batch([c.text for c in missing]))
             stored |= {c.vector_id: v for c, v in zip(missing, fresh)}
         for candidate in candidates:
             candidate.dense = float(stored[candidate.vector_id] @ query)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from .citations import neutralise
+
 ANSWER_SYSTEM = """You answer questions about news articles using ONLY the numbered passages you are given.
 Rules:
 - Every sentence of your answer must end with the number of the passage that supports it, like [1] or [2][3].
@@ -36,7 +38,9 @@ def _quote_safe(text: str) -> str:
 
 
 def format_passages(passages) -> str:
+    """Numbered, quoted passages; "[n]" inside article text is neutralised so the model cannot copy a
+    forged marker."""
     return "\n\n".join(
-        PASSAGE.format(n=i, title=" ".join(p.title.split()).replace('"', "'"), date=f" ({p.date})" if p.date else "",
-                       text=_quote_safe(p.text))
+        PASSAGE.format(n=i, title=neutralise(" ".join(p.title.split()).replace('"', "'")),
+                       date=f" ({p.date})" if p.date else "", text=_quote_safe(neutralise(p.text)))
         for i, p in enumerate(passages, start=1))

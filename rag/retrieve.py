@@ -1,16 +1,22 @@
-"""Hybrid retrieval: Chroma vectors and BM25, fused by reciprocal rank. No LLM calls."""
+"""Hybrid retrieval: the index's dense and BM25 rankings, fused by reciprocal rank. No LLM calls."""
 from __future__ import annotations
 
-import bm25s
-import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from .index import Index, chroma_where, split_sentence_id
+from .index import Index
 from .types import Filters, Passage
 
 RRF_K = 60  # the usual reciprocal-rank constant; the fused ranking is insensitive to it near 60
-SENTENCES_PER_PASSAGE = 4  # sentence hits fetched per passage wanted: several hits often share a passage
+
+
+def fuse(rankings: list[list[str]]) -> dict[str, float]:
+    """Reciprocal-rank fusion: id -> sum over rankings of 1 / (RRF_K + rank)."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, chunk_id in enumerate(ranking, 1):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
+    return fused
 
 
 class HybridRetriever(BaseRetriever):
@@ -21,72 +27,24 @@ class HybridRetriever(BaseRetriever):
         self.index = index
         self.top_k = top_k
 
-    def search(self, question: str, top_k: int | None = None, filters: Filters | None = None,
-               trace: dict | None = None, query_embedding: list[float] | None = None) -> list[Passage]:
+    def search(self, text: str, top_k: int | None = None, filters: Filters | None = None,
+               vector: list[float] | None = None, ranks: dict | None = None) -> list[Passage]:
+        """The top_k passages for `text`; `ranks`, when given, receives each one's dense and BM25 rank."""
         top_k = top_k or self.top_k
         filters = filters or Filters()
         pool = max(20, 4 * top_k)  # candidates from each side before fusion
-        if query_embedding is None:
-            query_embedding = self.index.embed_model.get_query_embedding(question)
-        dense = self._dense(query_embedding, pool, filters)
-        sparse = self._bm25(question, pool, filters)
-        fused: dict[str, float] = {}
-        for ranking in (dense, sparse):
-            for rank, chunk_id in enumerate(ranking):
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        if vector is None:
+            vector = self.index.embed_model.get_query_embedding(text)
+        dense = self.index.dense(vector, pool, filters)
+        sparse = self.index.lexical(text, pool, filters)
+        fused = fuse([dense, sparse])
         best = sorted(fused, key=lambda cid: -fused[cid])[:top_k]
-        if trace is not None:
-            trace["ranks"] = {cid: {"dense": _rank(dense, cid), "bm25": _rank(sparse, cid)} for cid in best}
-        passages = self.passages(best)
+        if ranks is not None:
+            ranks.update({cid: {"dense": _rank(dense, cid), "bm25": _rank(sparse, cid)} for cid in best})
+        passages = self.index.passages(best)
         for passage in passages:
             passage.score = fused[passage.id]
         return passages
-
-    def passages(self, chunk_ids: list[str]) -> list[Passage]:
-        """Passages by chunk id, in the given order (ids no longer stored are dropped)."""
-        if not chunk_ids:
-            return []
-        got = self.index.collection.get(ids=chunk_ids, include=["documents", "metadatas"])
-        by_id = {cid: (text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
-        out = []
-        for cid in chunk_ids:
-            if cid in by_id:
-                text, meta = by_id[cid]
-                out.append(Passage(id=cid, article_id=meta["article_id"], title=meta.get("title", ""),
-                                   text=text, start=int(meta["start"]), end=int(meta["end"]),
-                                   date=meta.get("date", ""), source=meta.get("source", ""),
-                                   author=meta.get("author", ""), url=meta.get("url", ""),
-                                   page=str(meta.get("page", ""))))
-        return out
-
-    def _dense(self, query_embedding: list[float], k: int, filters: Filters) -> list[str]:
-        """Passages ranked by their best-matching sentence (max-sim over the sentence collection)."""
-        where = chroma_where(filters)
-        hits = self.index.sentences.query(query_embeddings=[query_embedding], n_results=SENTENCES_PER_PASSAGE * k,
-                                          include=["distances"], **({"where": where} if where else {}))
-        # a sentence id is "<chunk id>|<j>": no metadata needs to come back (measured: 1.0 vs 3.6 ms)
-        ranked = dict.fromkeys(split_sentence_id(sentence)[0] for sentence in hits["ids"][0])
-        return list(ranked)[:k]
-
-    def _bm25(self, question: str, k: int, filters: Filters) -> list[str]:
-        retriever = self.index.load_bm25()
-        if retriever is None:
-            return []
-        corpus = retriever.corpus
-        mask = None
-        if filters:
-            mask = np.array([int(filters.admits(doc["article_id"], int(doc.get("date_int", 0)),
-                                             doc.get("source", "")))
-                             for doc in corpus])
-            if not mask.any():
-                return []
-        tokens = bm25s.tokenize(question, stemmer=retriever.stemmer, token_pattern=retriever.token_pattern,
-                                show_progress=False)
-        k = min(k, len(corpus))
-        indexes, scores = retriever.bm25.retrieve(tokens, k=k, weight_mask=mask, show_progress=False)
-        # bm25s returns corpus rows when it loaded the corpus itself, positions otherwise
-        docs = (i if isinstance(i, dict) else corpus[int(i)] for i in indexes[0])
-        return [doc["node_id"] for doc, score in zip(docs, scores[0]) if score > 0]
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return [NodeWithScore(node=passage_node(p), score=p.score) for p in self.search(query_bundle.query_str)]
@@ -95,7 +53,8 @@ class HybridRetriever(BaseRetriever):
 def passage_node(passage: Passage) -> TextNode:
     return TextNode(id_=passage.id, text=passage.text, start_char_idx=passage.start, end_char_idx=passage.end,
                     metadata={"article_id": passage.article_id, "title": passage.title, "date": passage.date,
-                              "source": passage.source})
+                              "source": passage.source, "author": passage.author, "url": passage.url,
+                              "page": passage.page})
 
 
 def _rank(ranking: list[str], chunk_id: str) -> int | None:

@@ -60,17 +60,13 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 class Idf:
-    """Inverse document frequency of stems, read from the BM25 index (no second pass over the corpus).
-    A stem the corpus never uses gets the highest weight: it is the most telling word of a question."""
+    """Inverse document frequency of stems, from the index's document frequencies (no second pass over
+    the corpus). A stem the corpus never uses gets the highest weight: it is the most telling word of a
+    question."""
 
-    def __init__(self, bm25_model=None):
-        self._df: dict[str, int] = {}
-        self._n = 1
-        if bm25_model is not None:
-            indptr = bm25_model.scores["indptr"]
-            self._n = max(1, int(bm25_model.scores["num_docs"]))
-            self._df = {term: int(indptr[i + 1] - indptr[i])
-                        for term, i in bm25_model.vocab_dict.items() if i + 1 < len(indptr)}
+    def __init__(self, df: dict[str, int] | None = None, n_docs: int = 1):
+        self._df = df or {}
+        self._n = max(1, n_docs)
         self.max = self._idf(0)
 
     def _idf(self, df: int) -> float:

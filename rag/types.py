@@ -73,19 +73,87 @@ class Passage:
 
 @dataclass
 class Citation:
+    """Citation n of an answer: the passage it points at and where in it the answer's quote lies."""
+
     n: int
-    article_id: str
-    title: str
-    date: str
-    text: str  # the quoted passage
-    start: int
-    end: int
-    score: float
-    passage_id: str = ""
-    quote: str = ""  # the sentence(s) of the passage the answer relies on, when known
+    passage: Passage
+    quote_spans: list[tuple[int, int]] = field(default_factory=list)  # offsets into passage.text
+
+    # The passage's fields, read through: a citation never copies them.
+    article_id = property(lambda self: self.passage.article_id)
+    title = property(lambda self: self.passage.title)
+    date = property(lambda self: self.passage.date)
+    text = property(lambda self: self.passage.text)
+    start = property(lambda self: self.passage.start)
+    end = property(lambda self: self.passage.end)
+    score = property(lambda self: self.passage.score)
+    passage_id = property(lambda self: self.passage.id)
+
+    @property
+    def quote(self) -> str:
+        """The sentence(s) of the passage the answer relies on ("" when the claim matched no sentence)."""
+        return " ".join(self.passage.text[lo:hi] for lo, hi in self.quote_spans)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        p = self.passage
+        return {"n": self.n, "article_id": p.article_id, "title": p.title, "date": p.date, "text": p.text,
+                "start": p.start, "end": p.end, "score": p.score, "passage_id": p.id, "quote": self.quote,
+                "quote_spans": [list(span) for span in self.quote_spans], "source": p.source,
+                "author": p.author, "url": p.url, "page": p.page}
+
+
+@dataclass
+class Query:
+    """A question on its way to an answer: what was asked, what is matched, and how."""
+
+    question: str  # as asked (cleaned): what the answer is reported against
+    text: str  # what retrieval and answerers match: the standalone question, date words removed
+    top_k: int
+    mode: str  # "extractive" | "llm"
+    filters: Filters = field(default_factory=Filters)
+    kind: str = "fact"  # fact | latest | earliest | timeline | count | list | sources | summary
+    vector: list[float] | None = None  # the embedding of `text`, computed once and shared
+    notice: str = ""  # for the user: truncation, ...
+
+
+@dataclass
+class Trace:
+    """How an answer was made, stage by stage; `to_dict()` is the `trace` of the JSON contract."""
+
+    mode: str = ""
+    model: str = ""
+    question: str = ""
+    standalone: str = ""
+    top_k: int = 0
+    kind: str = "fact"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    filters: dict[str, Any] | None = None  # set only when the answer was filtered
+    ranks: dict[str, dict[str, int | None]] = field(default_factory=dict)  # passage id -> rank per ranker
+    retrieved_ids: list[str] = field(default_factory=list)
+    cited_ids: list[str] = field(default_factory=list)
+    # extractive
+    support: float | None = None
+    threshold: float | None = None
+    features: dict[str, Any] = field(default_factory=dict)
+    # llm
+    fallback: str = ""
+    llm_raw: str = ""
+    llm_partial: str = ""
+    dropped_markers: list[int] | None = None
+    auto_cited: list[str] | None = None
+    unsupported: list[dict] | None = None
+    uncited_answer_withheld: bool = False
+    details: dict[str, Any] = field(default_factory=dict)  # what a news answerer did (how it counted, ...)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field that was set (empty and unset ones are left out, as in earlier versions)."""
+        out = {}
+        for key, value in asdict(self).items():
+            if value in (None, "", False) or (value == {} and key not in ("timings_ms", "ranks")) \
+                    or (value == [] and key not in ("retrieved_ids", "cited_ids")):
+                continue
+            out[key] = value
+        return out
 
 
 @dataclass
@@ -95,24 +163,32 @@ class Answer:
     abstained: bool
     citations: list[Citation] = field(default_factory=list)
     retrieved: list[Passage] = field(default_factory=list)
-    trace: dict[str, Any] = field(default_factory=dict)
+    trace: Trace = field(default_factory=Trace)
     notice: str = ""  # shown to the user: truncation, LLM fallback, ...
+    kind: str = "fact"
+    filters: Filters = field(default_factory=Filters)
+    short: str = ""  # the span of the answer that answers the question (a number, a name, a date), if one does
 
     def to_dict(self) -> dict[str, Any]:
-        """The stable JSON contract of the CLI (`--json`) and the page's API."""
+        """The stable JSON contract of the CLI (`--json`), the page's API and the /v1 endpoint."""
+        trace = self.trace.to_dict()
         return {
             "question": self.question,
             "answer": self.text,
             "abstained": self.abstained,
             "notice": self.notice,
+            "kind": self.kind,
+            "short": self.short,
+            "filters": self.filters.to_dict() if self.filters else {},
             "citations": [c.to_dict() for c in self.citations],
             "retrieved": [
                 {"rank": i + 1, "passage_id": p.id, "article_id": p.article_id, "title": p.title,
-                 "date": p.date, "text": p.text, "start": p.start, "end": p.end, "score": round(p.score, 6)}
+                 "date": p.date, "source": p.source, "author": p.author, "url": p.url, "page": p.page,
+                 "text": p.text, "start": p.start, "end": p.end, "score": round(p.score, 6)}
                 for i, p in enumerate(self.retrieved)
             ],
-            "timings_ms": self.trace.get("timings_ms", {}),
-            "trace": self.trace,
+            "timings_ms": trace.get("timings_ms", {}),
+            "trace": trace,
         }
 
 

@@ -143,3 +143,15 @@ def add(assistant: "Assistant", files: Iterable[tuple[Path | str, str]],
     step(1.0, "done")
     return results, report
 
+
+
+def discard(paths: Iterable[Path]) -> None:
+    """Delete the upload server's temporary copies of uploaded files (and their folders once empty):
+    refused or accepted, an upload must not stay on disk outside the corpus."""
+    for path in paths:
+        path = Path(path)
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()  # Gradio keeps each upload in a folder of its own
+        except OSError:
+            pass

@@ -149,7 +149,6 @@ def test_uploaded_article_is_askable_at_once(page, tmp_path):
     result = upload(page, article)
     assert "added as uploads/zorblax.md" in result
     page.wait_for_function("document.querySelector('#corpus-table').innerText.includes('Zorblax-7')")
-    assert page.locator("#article-filter").get_by_text("The Zorblax-7 cluster").count() == 1
     answer = ask(page, "How many processors does the Zorblax-7 cluster have?", 1)
     assert "4,096" in answer.inner_text()
     assert "uploads/zorblax.md" in page.locator("#sources #src-1-1 .rag-meta").inner_text()

@@ -79,15 +79,15 @@ def test_bad_questions(seed_assistant):
         with pytest.raises(BadQuestion):
             seed_assistant.ask(bad)
     long = seed_assistant.ask("How many GPUs did Twitter buy? " * 1000)
-    assert "only the first" in long.notice and long.trace["question"].startswith("How many GPUs")
+    assert "only the first" in long.notice and long.trace.question.startswith("How many GPUs")
 
 
 def test_trace_has_timings_and_stages(seed_assistant):
     answer = seed_assistant.ask("Where will the GPUs be installed?")
     trace = answer.trace
-    assert {"retrieve", "answer", "total"} <= set(trace["timings_ms"])
-    assert trace["mode"] == "extractive" and trace["standalone"] == "Where will the GPUs be installed?"
-    assert trace["cited_ids"] and set(trace["cited_ids"]) <= set(trace["retrieved_ids"])
+    assert {"retrieve", "answer", "total"} <= set(trace.timings_ms)
+    assert trace.mode == "extractive" and trace.standalone == "Where will the GPUs be installed?"
+    assert trace.cited_ids and set(trace.cited_ids) <= set(trace.retrieved_ids)
 
 
 def test_chat_rewrites_follow_ups(seed_assistant):
@@ -95,10 +95,10 @@ def test_chat_rewrites_follow_ups(seed_assistant):
     chat.ask("How many GPUs did Twitter buy?")
     follow = chat.ask("and where will they be installed?")
     assert "Atlanta" in follow.text
-    assert "GPUs" in follow.trace["standalone"] and follow.question == "and where will they be installed?"
+    assert "GPUs" in follow.trace.standalone and follow.question == "and where will they be installed?"
     plain = seed_assistant.chat(condense=False)
     plain.ask("How many GPUs did Twitter buy?")
-    assert plain.ask("and where will they be installed?").trace["standalone"] == "and where will they be installed?"
+    assert plain.ask("and where will they be installed?").trace.standalone == "and where will they be installed?"
 
 
 def test_stream_yields_the_answer(seed_assistant):

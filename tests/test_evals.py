@@ -47,8 +47,8 @@ def test_gate_passes_on_seed_corpus(tmp_path):
 def _only_article(assistant, article_id, monkeypatch):
     original = assistant.retriever.search
 
-    def stuck(question, top_k=None, filters=None, trace=None, **kwargs):  # ignores the question's topic
-        hits = original(question, 50, filters, trace, **kwargs)
+    def stuck(text, top_k=None, filters=None, *args, **kwargs):  # ignores the question's topic
+        hits = original(text, 50, filters, *args, **kwargs)
         return [p for p in hits if p.article_id == article_id][: top_k or 5]
 
     monkeypatch.setattr(assistant.retriever, "search", stuck)
@@ -68,14 +68,14 @@ def test_gate_fails_naming_questions_when_retrieval_is_broken(seed_assistant, mo
 
 
 def test_gate_fails_when_citations_are_stripped(seed_assistant, monkeypatch, tmp_path):
-    original = seed_assistant._extractive_answer
+    original = seed_assistant.extractive.answer
 
     def uncited(*args, **kwargs):
-        answer = original(*args, **kwargs)
+        answer = yield from original(*args, **kwargs)
         answer.citations = []  # the [n] markers stay in the text, pointing at nothing
         return answer
 
-    monkeypatch.setattr(seed_assistant, "_extractive_answer", uncited)
+    monkeypatch.setattr(seed_assistant.extractive, "answer", uncited)
     run = runner.run_suite("seed_facts", assistant=seed_assistant, out_dir=tmp_path)
     assert not run["passed"]
     assert any(line.startswith("FAIL citation_valid") for line in run["gate_failures"])

@@ -56,8 +56,8 @@ def test_llm_failure_falls_back_to_extractive_with_notice(mode, seed_assistant, 
         if mode in ("500", "429", "slow"):  # retried as configured, then given up
             assert len(server.requests) == retries + 1
     assert elapsed < timeout * (retries + 1) + 5, f"{mode}: fallback took {elapsed:.1f} s"
-    assert answer.trace.get("fallback"), f"{mode}: no fallback recorded; answer {answer.text!r}"
-    assert answer.trace["mode"] == "llm"
+    assert answer.trace.fallback, f"{mode}: no fallback recorded; answer {answer.text!r}"
+    assert answer.trace.mode == "llm"
     assert "could not answer" in answer.notice and "extracted from the articles" in answer.notice
     assert not answer.abstained and "10,000" in answer.text, answer.text
     assert_citations_valid(answer)

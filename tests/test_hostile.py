@@ -70,7 +70,7 @@ def test_hostile_questions_get_a_sensible_answer(seed_assistant, name):
 def test_bad_filter_values_are_a_clear_bad_question(seed_assistant, options):
     from rag import BadQuestion
 
-    with pytest.raises(BadQuestion, match="Dates must look like"):
+    with pytest.raises(BadQuestion, match="must be a date like"):
         seed_assistant.ask("How many GPUs did Twitter buy?", **options)
 
 
@@ -159,7 +159,7 @@ def test_injected_article_is_quoted_data_and_cannot_leak_the_key(llm_server, see
     assistant = llm_assistant(llm_server, corpus, tmp_path / "index", openai_api_key=SECRET)
     assistant.ingest()
     answer = assistant.ask("What does the Twitter GPU cluster notice say?")
-    assert "fallback" not in answer.trace, answer.trace.get("fallback")
+    assert not answer.trace.fallback, answer.trace.fallback
     assert any(p.article_id == "notice.md" for p in answer.retrieved), "the injection must reach the prompt"
     assert len(sent) == 1
     system, user = sent[0]

@@ -75,12 +75,12 @@ def test_stream_gives_several_pieces_and_a_consistent_verified_answer(llm):
     pieces = list(stream)
     answer = stream.answer
     assert len(pieces) > 1, f"streaming produced {len(pieces)} piece(s)"
-    assert answer.trace["mode"] == "llm" and answer.trace["model"] == "smollm2"
-    assert "fallback" not in answer.trace, answer.trace.get("fallback")
+    assert answer.trace.mode == "llm" and answer.trace.model == "smollm2"
+    assert not answer.trace.fallback, answer.trace.fallback
     assert answer.notice == ""
     # the streamed words are exactly the model's raw reply; the final text is that reply, checked
-    assert "".join(pieces) == answer.trace["llm_raw"]
-    raw, _ = cite.attach_missing(answer.trace["llm_raw"], answer.retrieved)
+    assert "".join(pieces) == answer.trace.llm_raw
+    raw, _ = cite.attach_missing(answer.trace.llm_raw, answer.retrieved)
     assert cite.resolve(raw, answer.retrieved)[0] == answer.text
     # Observed at temperature 0: the model answers this question from passage 1 (it answered "How many
     # GPUs...?" with a bare "1", withheld as uncited). A cited answer is needed to check the citations.
@@ -135,8 +135,8 @@ def test_chat_condenses_followups_with_the_llm(llm, monkeypatch):
     assert "where will they be installed" in prompts[0]
     expected = " ".join(replies[0].split())[: llm.settings.max_question_chars]
     assert expected, "the model returned an empty rewrite"
-    assert second.trace["standalone"] == expected
-    assert second.trace["question"] == "and where will they be installed?"
+    assert second.trace.standalone == expected
+    assert second.trace.question == "and where will they be installed?"
     assert len(chat.history) == 2 and chat.history[0] is first
     assert_citations_valid(second)
 
@@ -157,7 +157,7 @@ def test_killed_server_falls_back_to_extractive_with_notice(start_llm_server, se
     answer = assistant.ask(QUESTION)
     elapsed = time.monotonic() - started
     assert elapsed < timeout * (retries + 1) + 5, f"fallback took {elapsed:.1f} s"
-    assert answer.trace.get("fallback"), answer.trace
+    assert answer.trace.fallback, answer.trace
     assert "could not answer" in answer.notice and "extracted from the articles" in answer.notice
     assert not answer.abstained and "Atlanta" in answer.text  # the extractive answer
     assert_citations_valid(answer)
@@ -171,13 +171,13 @@ def test_wrong_api_key_falls_back_and_no_key_leaks(start_llm_server, seed_corpus
     started = time.monotonic()
     answer = wrong.ask(QUESTION)
     assert time.monotonic() - started < 5 * 2 + 5
-    assert answer.trace.get("fallback") and "Authentication" in answer.trace["fallback"], answer.trace
+    assert answer.trace.fallback and "Authentication" in answer.trace.fallback, answer.trace
     assert "could not answer" in answer.notice
     assert_citations_valid(answer)
     # control: the right key is accepted, so the fallback above really was the key
     right = llm_assistant(base_url, seed_corpus, llm_index, openai_api_key=server_key, llm_max_tokens=16)
     ok = right.ask(QUESTION)
-    assert "fallback" not in ok.trace, ok.trace.get("fallback")
+    assert not ok.trace.fallback, ok.trace.fallback
     out, err = capfd.readouterr()
     for shown in (json.dumps(answer.to_dict()), json.dumps(ok.to_dict()), answer.notice, str(answer.trace),
                   caplog.text, out, err, repr(wrong.settings), str(right.settings)):
