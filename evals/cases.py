@@ -10,9 +10,15 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .splits import PARTS, split_of
+
 DATASETS_DIR = Path(__file__).resolve().parent / "datasets"
 _QUESTION_KEYS = {"question", "reference", "key_facts", "reference_article_ids", "reference_contexts",
-                  "expect_abstain", "accept_if_contains", "abstain_kind", "note", "gold_answers"}
+                  "expect_abstain", "accept_if_contains", "abstain_kind", "note", "gold_answers",
+                  "class", "answer_type", "short", "about_article_ids", "split"}
+_FIELD_OF_KEY = {"class": "question_class"}  # "class" is a Python keyword
+CLASSES = ("factual", "quantity", "attribution", "near_miss", "out_of_corpus")
+ANSWER_TYPES = ("money", "count", "percent", "date", "place", "person", "organisation", "other")
 
 
 class BadDataset(ValueError):
@@ -32,12 +38,22 @@ class Row:
     abstain_kind: str = ""  # near_miss | out_of_corpus (documentation only)
     note: str = ""
     gold_answers: list[str] = field(default_factory=list)  # SQuAD: any of these in the answer is correct
+    question_class: str = ""  # key "class": one of CLASSES ("" when a dataset does not say)
+    answer_type: str = ""  # answerable questions: what is asked for, one of ANSWER_TYPES
+    short: str = ""  # the exact short answer span in the answering sentence
+    about_article_ids: list[str] = field(default_factory=list)  # near misses: the articles naming the entity
+    split: str = ""  # "tune" | "test"; filled by split_key() when the dataset does not give it
     case_id: str = ""
     turn: int = 0  # 0 for a single question, 1.. for the turns of a conversation
 
     @property
     def answerable(self) -> bool:
         return not self.expect_abstain
+
+    def split_key(self) -> str:
+        """What evals/splits.py splits on: the first reference article, else the first article the near
+        miss is about, else the case id (so a conversation's turns stay together)."""
+        return (self.reference_article_ids or self.about_article_ids or [self.case_id or self.id])[0]
 
 
 @dataclass
@@ -56,7 +72,17 @@ def _row(data: dict, row_id: str, case_id: str, turn: int, where: str) -> Row:
         raise BadDataset(f"{where}: unknown keys {sorted(unknown)}")
     if not isinstance(data.get("question"), str) or not data["question"].strip():
         raise BadDataset(f"{where}: 'question' must be a non-empty string")
-    row = Row(id=row_id, case_id=case_id, turn=turn, **{k: v for k, v in data.items() if k in _QUESTION_KEYS})
+    row = Row(id=row_id, case_id=case_id, turn=turn,
+              **{_FIELD_OF_KEY.get(k, k): v for k, v in data.items() if k in _QUESTION_KEYS})
+    if row.question_class and row.question_class not in CLASSES:
+        raise BadDataset(f"{where}: 'class' must be one of {list(CLASSES)}")
+    if row.answer_type and row.answer_type not in ANSWER_TYPES:
+        raise BadDataset(f"{where}: 'answer_type' must be one of {list(ANSWER_TYPES)}")
+    if row.split and row.split not in PARTS:
+        raise BadDataset(f"{where}: 'split' must be one of {list(PARTS)}")
+    if not row.question_class and row.expect_abstain and row.abstain_kind in CLASSES:
+        row.question_class = row.abstain_kind  # older datasets: near_miss / out_of_corpus
+    row.split = row.split or split_of(row.split_key())
     if row.answerable and not (row.key_facts or row.gold_answers):
         raise BadDataset(f"{where}: an answerable question needs key_facts (or gold_answers)")
     if row.answerable and row.key_facts and not row.reference_article_ids:
