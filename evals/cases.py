@@ -7,12 +7,21 @@ The format is documented in docs/EVALS.md.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .splits import PARTS
 
 DATASETS_DIR = Path(__file__).resolve().parent / "datasets"
 _QUESTION_KEYS = {"question", "reference", "key_facts", "reference_article_ids", "reference_contexts",
                   "expect_abstain", "accept_if_contains", "abstain_kind", "note", "gold_answers"}
+# news questions (docs/NEWS_EVALS.md)
+_NEWS_KEYS = {"kind", "expected_article_ids", "expected_count", "expected_count_distinct", "term", "date_from",
+              "date_to", "story", "split"}
+NEWS_KINDS = ("fact", "month", "latest", "earliest", "timeline", "count", "list", "sources", "summary",
+              "no_articles")
+_QUESTION_KEYS |= _NEWS_KEYS
 
 
 class BadDataset(ValueError):
@@ -34,6 +43,16 @@ class Row:
     gold_answers: list[str] = field(default_factory=list)  # SQuAD: any of these in the answer is correct
     case_id: str = ""
     turn: int = 0  # 0 for a single question, 1.. for the turns of a conversation
+    # news questions (docs/NEWS_EVALS.md); empty for the other datasets
+    kind: str = ""  # one of NEWS_KINDS
+    expected_article_ids: list[str] = field(default_factory=list)  # timeline: in date order
+    expected_count: int | None = None  # count: articles containing `term` as a whole word, copies included
+    expected_count_distinct: int | None = None  # the same with syndicated copies folded into their original
+    term: str = ""  # count and list questions
+    date_from: str = ""  # the range the question's dates imply (ISO, inclusive)
+    date_to: str = ""
+    story: str = ""  # the multi-article story the question is about
+    split: str = ""  # evals.splits.split_of(story, else first expected article id, else question id)
 
     @property
     def answerable(self) -> bool:
@@ -57,11 +76,25 @@ def _row(data: dict, row_id: str, case_id: str, turn: int, where: str) -> Row:
     if not isinstance(data.get("question"), str) or not data["question"].strip():
         raise BadDataset(f"{where}: 'question' must be a non-empty string")
     row = Row(id=row_id, case_id=case_id, turn=turn, **{k: v for k, v in data.items() if k in _QUESTION_KEYS})
-    if row.answerable and not (row.key_facts or row.gold_answers):
-        raise BadDataset(f"{where}: an answerable question needs key_facts (or gold_answers)")
-    if row.answerable and row.key_facts and not row.reference_article_ids:
+    if row.answerable and not (row.key_facts or row.gold_answers or row.expected_article_ids):
+        raise BadDataset(f"{where}: an answerable question needs key_facts, gold_answers or "
+                         "expected_article_ids")
+    if row.answerable and row.key_facts and not row.reference_article_ids and row.kind != "no_articles":
         raise BadDataset(f"{where}: an answerable question needs reference_article_ids")
+    _check_news(row, where)
     return row
+
+
+def _check_news(row: Row, where: str) -> None:
+    if row.kind and row.kind not in NEWS_KINDS:
+        raise BadDataset(f"{where}: unknown kind {row.kind!r}")
+    if row.kind == "count" and not (row.term and isinstance(row.expected_count, int)):
+        raise BadDataset(f"{where}: a count question needs 'term' and an integer 'expected_count'")
+    for value in (row.date_from, row.date_to):
+        if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise BadDataset(f"{where}: dates are ISO (YYYY-MM-DD), not {value!r}")
+    if row.split and row.split not in PARTS:
+        raise BadDataset(f"{where}: split is one of {PARTS}")
 
 
 def load_cases(path: Path) -> list[Case]:
