@@ -7,6 +7,7 @@ The format is documented in docs/EVALS.md.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,12 @@ _QUESTION_KEYS = {"question", "reference", "key_facts", "reference_article_ids",
 _FIELD_OF_KEY = {"class": "question_class"}  # "class" is a Python keyword
 CLASSES = ("factual", "quantity", "attribution", "near_miss", "out_of_corpus")
 ANSWER_TYPES = ("money", "count", "percent", "date", "place", "person", "organisation", "other")
+# news questions (docs/NEWS_EVALS.md)
+_NEWS_KEYS = {"kind", "expected_article_ids", "expected_count", "expected_count_distinct", "term", "date_from",
+              "date_to", "story"}
+NEWS_KINDS = ("fact", "month", "latest", "earliest", "timeline", "count", "list", "sources", "summary",
+              "no_articles")
+_QUESTION_KEYS |= _NEWS_KEYS
 
 
 class BadDataset(ValueError):
@@ -45,15 +52,26 @@ class Row:
     split: str = ""  # "tune" | "test"; filled by split_key() when the dataset does not give it
     case_id: str = ""
     turn: int = 0  # 0 for a single question, 1.. for the turns of a conversation
+    # news questions (docs/NEWS_EVALS.md); empty for the other datasets
+    kind: str = ""  # one of NEWS_KINDS
+    expected_article_ids: list[str] = field(default_factory=list)  # timeline: in date order
+    expected_count: int | None = None  # count: articles containing `term` as a whole word, copies included
+    expected_count_distinct: int | None = None  # the same with syndicated copies folded into their original
+    term: str = ""  # count and list questions
+    date_from: str = ""  # the range the question's dates imply (ISO, inclusive)
+    date_to: str = ""
+    story: str = ""  # the multi-article story the question is about
 
     @property
     def answerable(self) -> bool:
         return not self.expect_abstain
 
     def split_key(self) -> str:
-        """What evals/splits.py splits on: the first reference article, else the first article the near
-        miss is about, else the case id (so a conversation's turns stay together)."""
-        return (self.reference_article_ids or self.about_article_ids or [self.case_id or self.id])[0]
+        """What evals/splits.py splits on: the story (news questions), else the first reference article,
+        else the first article the near miss is about or the answer must cite, else the case id (so a
+        conversation's turns stay together)."""
+        return ([self.story] if self.story else self.reference_article_ids or self.about_article_ids
+                or self.expected_article_ids or [self.case_id or self.id])[0]
 
 
 @dataclass
@@ -83,11 +101,23 @@ def _row(data: dict, row_id: str, case_id: str, turn: int, where: str) -> Row:
     if not row.question_class and row.expect_abstain and row.abstain_kind in CLASSES:
         row.question_class = row.abstain_kind  # older datasets: near_miss / out_of_corpus
     row.split = row.split or split_of(row.split_key())
-    if row.answerable and not (row.key_facts or row.gold_answers):
-        raise BadDataset(f"{where}: an answerable question needs key_facts (or gold_answers)")
-    if row.answerable and row.key_facts and not row.reference_article_ids:
+    if row.answerable and not (row.key_facts or row.gold_answers or row.expected_article_ids):
+        raise BadDataset(f"{where}: an answerable question needs key_facts, gold_answers or "
+                         "expected_article_ids")
+    if row.answerable and row.key_facts and not row.reference_article_ids and row.kind != "no_articles":
         raise BadDataset(f"{where}: an answerable question needs reference_article_ids")
+    _check_news(row, where)
     return row
+
+
+def _check_news(row: Row, where: str) -> None:
+    if row.kind and row.kind not in NEWS_KINDS:
+        raise BadDataset(f"{where}: unknown kind {row.kind!r}")
+    if row.kind == "count" and not (row.term and isinstance(row.expected_count, int)):
+        raise BadDataset(f"{where}: a count question needs 'term' and an integer 'expected_count'")
+    for value in (row.date_from, row.date_to):
+        if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise BadDataset(f"{where}: dates are ISO (YYYY-MM-DD), not {value!r}")
 
 
 def load_cases(path: Path) -> list[Case]:
