@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import openai
 import pytest
+from conftest import ROOT
 
 MODEL = "ask-your-articles"
 GPUS = "How many GPUs did Twitter buy?"
@@ -271,3 +276,36 @@ def test_page_login_protects_the_api_too(app_server):
     client = openai.OpenAI(base_url=url + "/v1", api_key="s3cret-pass", max_retries=0, timeout=60)
     assert "10,000" in ask(client, GPUS).choices[0].message.content
     assert "s3cret-pass" not in log.read_text()
+
+
+# ------------------------------------------------------------------------------------------ README, llm mode
+def readme_block(marker: str, language: str) -> str:
+    readme = (ROOT / "README.md").read_text()
+    return readme.split(f"<!-- {marker} -->")[1].split(f"```{language}")[1].split("```")[0]
+
+
+def test_readme_examples_run(server):
+    code = readme_block("openai-example", "python").replace("http://127.0.0.1:7860", server[0])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "10,000" in out.stdout and "Sources:" in out.stdout and "Atlanta" in out.stdout
+    if shutil.which("curl"):
+        command = readme_block("curl-example", "bash").replace("http://127.0.0.1:7860", server[0])
+        out = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "RAG_API_KEY": ""})
+        assert json.loads(out.stdout)["choices"][0]["message"]["citations"], out.stderr
+
+
+def test_llm_mode_stream_matches_its_citations(app_server, llm_server):
+    """With a real (tiny) model the streamed text is the verified one: its [n] are exactly the citations."""
+    url, log = app_server(OPENAI_BASE_URL=llm_server, RAG_LLM_MODEL="smollm2", RAG_ANSWER_MODE="llm",
+                          RAG_LLM_MAX_TOKENS="32", RAG_TOP_K="3", RAG_LLM_TIMEOUT="60", RAG_LLM_RETRIES="1")
+    client = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=180)
+    first = ask(client, "Where will the GPUs be installed?").choices[0].message
+    check_citations(first.content, first.citations)
+    chunks = streamed(client, "How many GPUs did Twitter buy?", "Where will they be installed?")
+    text, last = "".join(c.choices[0].delta.content or "" for c in chunks), chunks[-1]
+    assert last.choices[0].finish_reason == "stop"
+    check_citations(text, last.citations)
+    assert last.abstained == (last.citations == [])
+    assert "Traceback" not in log.read_text()
