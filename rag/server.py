@@ -30,6 +30,7 @@ def create_app(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) 
     # Stateless JSON: each POST is answered on its own, no session to keep. Host/Origin checks are the
     # guard's (the same for /v1 and /mcp), so the SDK's own are off.
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True,
+                                      max_request_body_size=openai_api.MAX_BODY_BYTES,
                                       transport_security=TransportSecuritySettings(
                                           enable_dns_rebinding_protection=False))
 

@@ -133,6 +133,15 @@ def test_http_open_answers_only_loopback_host_names(app_server):
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden_host"
 
 
+def test_http_refuses_a_body_over_1_mb(app_server):
+    url, _ = app_server()
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "ask", "arguments": {"question": "x" * 1_048_576}}}
+    refused = httpx.post(url + "/mcp", json=call, headers={"accept": "application/json, text/event-stream"},
+                         timeout=30)
+    assert refused.status_code == 413
+
+
 def test_http_needs_the_key(app_server, seed_assistant):
     url, log = app_server(RAG_API_KEY=KEY)
     for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": KEY}):
