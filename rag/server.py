@@ -52,10 +52,14 @@ def create_app(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) 
 
 
 def serve(assistant: Assistant, host: str, port: int) -> None:
-    """Serve until interrupted."""
+    """Serve until interrupted (Ctrl-C, SIGTERM): open streams get a few seconds to finish."""
     import uvicorn
 
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None):
+            await super().startup(sockets)  # exits with uvicorn's message if the port cannot be bound
+            shown = f"[{host}]" if ":" in host else host
+            print(f"Running on local URL:  http://{shown}:{port}", flush=True)  # as Gradio's launch said
+
     app = create_app(assistant, host, port)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"Running on local URL:  http://{shown}:{port}", flush=True)  # the line Gradio's launch prints
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)).run()
