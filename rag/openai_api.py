@@ -72,6 +72,8 @@ def parse_chat_request(body: bytes) -> ChatRequest:
         data = json.loads(body)
     except ValueError as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ApiError(400, f"The request body is not valid JSON ({err}).") from None
+    except RecursionError:
+        raise ApiError(400, "The request body is nested too deeply to read.") from None
     if not isinstance(data, dict):
         raise ApiError(400, "The request body must be a JSON object.")
     model = data.get("model")
@@ -303,7 +305,8 @@ def create_app(assistant: Assistant, limiter: anyio.CapacityLimiter) -> FastAPI:
             answer = await run(stream.result)
         except Exception:  # a bug (LLM failures fall back inside the engine): log it, tell the client
             log.exception("answering a streamed chat completion failed")
-            yield f"data: {json.dumps(error_body('The server failed to answer (see its log).', kind='server_error'))}\n\n"
+            failed = error_body("The server failed to answer (see its log).", kind="server_error")
+            yield f"data: {json.dumps(failed)}\n\n"
             return
         yield chunk(reply_id, created, {"content": answer.text})
         if tail := sources_text(answer):

@@ -161,6 +161,8 @@ BAD = [  # (body, status, param, code)
     (b"{not json", 400, None, None),
     (b"\xff\xfe\x00garbage", 400, None, None),
     ([1, 2], 400, None, None),
+    (b"[" * 200_000 + b"]" * 200_000, 400, None, None),
+    (b"", 400, None, None),
     ({"messages": USER}, 400, "model", None),
     ({"model": "gpt-4o", "messages": USER}, 404, "model", "model_not_found"),
     ({"model": MODEL}, 400, "messages", None),
