@@ -1,4 +1,4 @@
-"""`python -m rag ingest | ask | serve`: a thin CLI over Assistant. Its output formats are a stable contract.
+"""`python -m rag ingest | ask | serve | mcp`: a thin CLI over Assistant. Its output formats are a stable contract.
 
 `main(argv)` runs in-process (the fast tests call it directly); `python -m rag` calls it with sys.argv.
 """
@@ -131,6 +131,18 @@ def cmd_serve(args) -> int:
     return main(["--host", args.host, "--port", str(args.port)] if args.host else ["--port", str(args.port)])
 
 
+def cmd_mcp(args) -> int:
+    from .index import StoreUnavailable
+    from .mcp_server import run_stdio
+
+    try:
+        assistant = _assistant(args)
+    except StoreUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return run_stdio(assistant)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rag", description="Ask your articles: cited answers, offline.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -157,6 +169,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=Settings().port)
     serve.set_defaults(func=cmd_serve)
+    mcp = sub.add_parser("mcp", help="serve the MCP tools over stdio (the page server has them at /mcp)")
+    mcp.add_argument("--corpus", help="corpus folder, indexed when the index is empty")
+    mcp.add_argument("--index", help="index folder")
+    mcp.set_defaults(func=cmd_mcp)
     return p
 
 

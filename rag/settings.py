@@ -72,11 +72,14 @@ class Settings(BaseSettings):
     port: int = Field(7860, alias="RAG_PORT", description="Port of the page.")
     auth: SecretStr | None = Field(None, alias="RAG_AUTH",
                                    description="`user:password` to require a login on the page.")
+    api_key: SecretStr | None = Field(None, alias="RAG_API_KEY",
+                                      description="Bearer key required by `/v1` and `/mcp`; unset, they take "
+                                                  "the `RAG_AUTH` password, or are open when that is unset too.")
     upload_max_mb: float = Field(5.0, alias="RAG_UPLOAD_MAX_MB", description="Largest accepted upload.")
     upload_max_files: int = Field(20, alias="RAG_UPLOAD_MAX_FILES",
                                   description="Most files accepted in one upload.")
 
-    @field_validator("chroma_host", "openai_base_url", mode="before")
+    @field_validator("chroma_host", "openai_base_url", "api_key", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -5,7 +5,8 @@ handlers (plain functions of the assistant, each returning a dict keyed by compo
 (layout and wiring). All HTML comes from `rag.render`, which escapes every untrusted value; the chat shows
 that HTML with Markdown rendering off. Nothing is fetched from outside 127.0.0.1 (system fonts, no CDN).
 
-Run: `python app.py [--host H] [--port P]` (or `python -m rag serve`). API: `/ask` (see README).
+Run: `python app.py [--host H] [--port P]` (or `python -m rag serve`). API: `/ask` (see README); the same
+server also serves /v1 and /mcp (rag/server.py).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pathlib import Path
 from . import uploads
 from .assistant import Assistant, BadQuestion, CorpusMissing
 from .index import IndexDamaged, StoreUnavailable
-from .render import (CSS, HEAD, answer_html, corpus_html, error_html, shown, sources_html, trace_html,
+from .render import (answer_html, corpus_html, error_html, shown, sources_html, trace_html,
                      upload_html)
 from .types import Answer
 
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = parser.parse_args(argv)
     try:
         assistant = Assistant()
-        auth = parse_auth(assistant.settings.auth)
+        parse_auth(assistant.settings.auth)  # a malformed RAG_AUTH stops here, before any work
     except (StoreUnavailable, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -255,11 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         print(assistant.ingest().summary(), flush=True)
     except CorpusMissing as err:
         print(f"warning: {err}; upload articles from the page", file=sys.stderr)
-    settings = assistant.settings
-    demo = build(assistant)
-    demo.launch(server_name=opts.host or settings.host, server_port=opts.port or settings.port, auth=auth,
-                theme=theme(), css=CSS, head=HEAD, footer_links=["api", "settings"],
-                max_file_size=int(settings.upload_max_mb * 2_000_000) + 1_000_000, show_error=True)
+    from .server import serve  # the page, the /v1 API and /mcp on one port
+
+    serve(assistant, opts.host or assistant.settings.host, opts.port or assistant.settings.port)
     return 0
 
 

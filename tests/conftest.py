@@ -133,3 +133,43 @@ def chroma_server(tmp_path):
     yield "127.0.0.1", port, procs, start
     for proc in procs:
         stop(proc)
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """Factory for the real page server (`python app.py`: page, /v1, /mcp) over a copy of the seed corpus,
+    extractive, on 127.0.0.1: `app_server(RAG_API_KEY="k")` -> (base URL, log path). One server per distinct
+    environment for the whole session, so test modules share them."""
+    started: dict[tuple, tuple[str, Path]] = {}
+    procs = []
+
+    def start(**env: str) -> tuple[str, Path]:
+        key = tuple(sorted(env.items()))
+        if key in started:
+            return started[key]
+        tmp = tmp_path_factory.mktemp("app-server")
+        shutil.copytree(SEED_CORPUS, tmp / "corpus", ignore=shutil.ignore_patterns("uploads"))
+        port = free_port()
+        environment = {**os.environ, "RAG_CORPUS_DIR": str(tmp / "corpus"), "RAG_INDEX_DIR": str(tmp / "index"),
+                       "RAG_ANSWER_MODE": "extractive", "GRADIO_ANALYTICS_ENABLED": "False", **env}
+        for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CHROMA_HOST", "RAG_HOST", "RAG_PORT", "RAG_API_KEY",
+                     "RAG_AUTH"):
+            if name not in env:
+                environment.pop(name, None)
+        log = tmp / "server.log"
+        with open(log, "w") as out:
+            proc = subprocess.Popen([PYTHON, "app.py", "--port", str(port)], cwd=ROOT, env=environment,
+                                    stdout=out, stderr=subprocess.STDOUT)
+        procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_http(url + "/", 180, proc)
+        except Exception:
+            stop(proc)
+            raise RuntimeError(log.read_text())
+        started[key] = (url, log)
+        return url, log
+
+    yield start
+    for proc in procs:
+        stop(proc)
