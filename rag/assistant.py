@@ -15,10 +15,12 @@ from typing import Callable, Iterator
 
 import httpx
 
+from . import news
 from .answering import Answerer
 from .chat import Chat
 from .chunking import Chunker
 from .corpus import scan
+from .dates import parse_dates
 from .embedding import make_embedding
 from .extractive import ExtractiveAnswerer
 from .index import Index, StoreUnavailable
@@ -182,8 +184,10 @@ class Assistant:
         return Chat(self, condense)
 
     def query(self, question: str, *, standalone: str | None = None, top_k=None, mode: str | None = None,
-              article_ids=(), date_from="", date_to="", sources=()) -> Query:
-        """Stage 1: the checked question and options as a Query (raises BadQuestion)."""
+              article_ids=(), date_from="", date_to="", sources=(), dates: bool = True) -> Query:
+        """Stage 1: the checked question and options as a Query (raises BadQuestion). A date expression
+        in the question ("in April 2023", "last week") becomes a date filter and leaves the text that is
+        matched, unless `dates` is False or date_from/date_to were given (explicit filters win)."""
         text, notice = clean_question(question, self.settings.max_question_chars)
         matched = clean_question(standalone, self.settings.max_question_chars)[0] if standalone else text
         mode = mode or self.settings.effective_mode
@@ -193,10 +197,28 @@ class Assistant:
             notice = _join(notice, "No language model is configured (set OPENAI_API_KEY or OPENAI_BASE_URL); "
                                    "this answer was extracted from the articles.")
             mode = "extractive"
-        filters = Filters(check_ids(article_ids), check_date(date_from, "date_from"),
-                          check_date(date_to, "date_to"), check_ids(sources, "sources"))
+        date_from, date_to = check_date(date_from, "date_from"), check_date(date_to, "date_to")
+        if date_from and date_to and date_from > date_to:
+            raise BadQuestion(f"date_from ({date_from}) is after date_to ({date_to}).")
+        label = ""
+        if dates and not (date_from or date_to):
+            parsed = parse_dates(matched, self._anchor())
+            if parsed.range is not None:
+                matched, label = parsed.text or matched, parsed.range.label
+                date_from, date_to = parsed.range.date_from, parsed.range.date_to
+        filters = Filters(check_ids(article_ids), date_from, date_to, check_ids(sources, "sources"))
+        kind = news.detect(matched, has_range=bool(label))
         return Query(question=text, text=matched, top_k=check_top_k(top_k) or self.settings.top_k, mode=mode,
-                     filters=filters, notice=notice)
+                     filters=filters, notice=notice, kind=kind.kind, topic=kind.topic, title=kind.title,
+                     date_label=label)
+
+    def _anchor(self) -> dt.date:
+        """What "last week" is relative to: the newest article's date (RAG_DATE_ANCHOR=corpus), or today."""
+        newest = self.index.newest_date() if self.settings.date_anchor == "corpus" else ""
+        try:
+            return dt.date.fromisoformat(newest[:10]) if newest else dt.date.today()
+        except ValueError:
+            return dt.date.today()
 
     def run(self, query: Query) -> AnswerStream:
         """Stages 2 and 3: retrieve now, answer as the stream is read."""
@@ -204,8 +226,17 @@ class Assistant:
         trace = Trace(mode=query.mode, model=self.settings.llm_model if query.mode == "llm" else "extractive",
                       question=query.question, standalone=query.text, top_k=query.top_k, kind=query.kind,
                       filters=query.filters.to_dict() if query.filters else None)
+        if query.date_label and not self.index.has_articles(query.filters):
+            return AnswerStream(self._nothing_from(query, trace, started), [], query)
         passages = self._retrieve(query, trace)
         return AnswerStream(self._answer(query, passages, trace, started), passages, query)
+
+    def _nothing_from(self, query: Query, trace: Trace, started: float) -> Iterator[str]:
+        answer = news.no_articles(query, trace, query.date_label)
+        answer.notice = query.notice
+        trace.timings_ms["total"] = _ms(started)
+        yield answer.text
+        return answer
 
     def _retrieve(self, query: Query, trace: Trace) -> list[Passage]:
         t0 = time.perf_counter()
@@ -221,9 +252,16 @@ class Assistant:
         return passages
 
     def _answerers(self, query: Query) -> list[Answerer]:
-        if query.mode == "llm":
-            return [LLMAnswerer(self.llm, self.settings), self.extractive]
-        return [self.extractive]
+        """The chain for this kind of question: the first answerer that answers wins."""
+        llm = LLMAnswerer(self.llm, self.settings) if query.mode == "llm" else None
+        if query.kind in ("count", "list", "sources"):  # computed over the whole index, in every mode
+            return [news.CorpusAnswerer(self, query.kind)]
+        kinds = {"latest": lambda: news.LatestAnswerer(self), "earliest": lambda: news.LatestAnswerer(self, True),
+                 "timeline": lambda: news.TimelineAnswerer(self), "summary": lambda: news.SummaryAnswerer(self)}
+        if query.kind in kinds:
+            extractive = kinds[query.kind]()
+            return [news.WithModel(extractive, llm, query.kind) if llm else extractive]
+        return [llm, self.extractive] if llm else [self.extractive]
 
     def _answer(self, query: Query, passages: list[Passage], trace: Trace, started: float) -> Iterator[str]:
         t0 = time.perf_counter()

@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import re
 import shutil
 import time
 from collections import Counter
@@ -123,6 +124,8 @@ class Index:
         self.bm25_dir = self.dir / f"bm25-{self.collection.name}"
         self.bm25: BM25Retriever | None = None
         self._idf: tuple[object, Idf] | None = None
+        self._catalogue: tuple[tuple, list[dict]] | None = None
+        self._written = 0  # bumped by every ingest of this process that changed the store
 
     # ---------------------------------------------------------------- manifest (read from the store)
     def _pages(self, include: list[str], collection=None) -> Iterator[dict]:
@@ -152,16 +155,63 @@ class Index:
         return manifest
 
     def articles(self) -> list[dict]:
-        """One row per indexed article: id, title, date, source, author, url, chunks."""
-        rows: dict[str, dict] = {}
-        for page in self._pages(["metadatas"]):
-            for meta in page["metadatas"]:
-                row = rows.setdefault(meta["article_id"], {
-                    "article_id": meta["article_id"], "title": meta.get("title", ""),
-                    "date": meta.get("date", ""), "source": meta.get("source", ""),
-                    "author": meta.get("author", ""), "url": meta.get("url", ""), "chunks": 0})
-                row["chunks"] += 1
-        return sorted(rows.values(), key=lambda r: (r["date"], r["article_id"]))
+        """One row per indexed article: id, title, date, source, author, url, chunks; by date, then id.
+        Read from the store once and kept until the index changes (it pages every chunk's metadata)."""
+        key = (self.collection.count(), self._written)
+        if self._catalogue is None or self._catalogue[0] != key:
+            rows: dict[str, dict] = {}
+            for page in self._pages(["metadatas"]):
+                for meta in page["metadatas"]:
+                    row = rows.setdefault(meta["article_id"], {
+                        "article_id": meta["article_id"], "title": meta.get("title", ""),
+                        "date": meta.get("date", ""), "source": meta.get("source", ""),
+                        "author": meta.get("author", ""), "url": meta.get("url", ""), "chunks": 0})
+                    row["chunks"] += 1
+            self._catalogue = (key, sorted(rows.values(), key=lambda r: (r["date"], r["article_id"])))
+        return self._catalogue[1]
+
+    def newest_date(self) -> str:
+        """The latest publication date in the index ("" when no article has one)."""
+        return max((a["date"] for a in self.articles()), default="")
+
+    def has_articles(self, filters: Filters) -> bool:
+        where = chroma_where(filters)
+        got = self._reading("articles", self.collection.get, limit=1, include=[], **({"where": where} if where else {}))
+        return bool(got["ids"])
+
+    def chunks_of(self, article_ids: list[str]) -> list[Passage]:
+        """Every passage of the given articles, in article order then text order."""
+        if not article_ids:
+            return []
+        got = self._reading("passages", self.collection.get, where={"article_id": {"$in": list(article_ids)}},
+                            include=["documents", "metadatas"])
+        passages = [_passage(cid, text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])]
+        order = {aid: i for i, aid in enumerate(article_ids)}
+        return sorted(passages, key=lambda p: (order[p.article_id], p.start))
+
+    def containing(self, phrase: str, filters: Filters) -> list[tuple[str, str]]:
+        """(chunk id, article id) of every chunk whose title or text holds `phrase` as whole words, any case.
+        Candidates come from the store's substring search (case-sensitive, so the usual casings are
+        asked for), then each is checked with a whole-word, case-insensitive match."""
+        words = phrase.split()
+        if not words:
+            return []
+        pattern = re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)", re.I)
+        casings = {phrase, phrase.lower(), phrase.upper(), phrase.title(), phrase[:1].upper() + phrase[1:]}
+        where = chroma_where(filters)
+        found: dict[str, str] = {}
+        for casing in casings:
+            got = self._reading("passages", self.collection.get, where_document={"$contains": casing},
+                                include=["documents", "metadatas"], **({"where": where} if where else {}))
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                if pattern.search(text):
+                    found[cid] = meta["article_id"]
+        for row in self.articles():  # a title holding the phrase counts for its article's first chunk
+            if pattern.search(row["title"]) and filters.admits(row["article_id"], date_int(row["date"]), row["source"]) \
+                    and row["article_id"] not in found.values():
+                first = self.chunks_of([row["article_id"]])[:1]
+                found.update({p.id: p.article_id for p in first})
+        return list(found.items())
 
     def article(self, article_id: str) -> dict | None:
         """An article's metadata and text, rebuilt from its chunks' character spans (chunks overlap
@@ -314,6 +364,8 @@ class Index:
             self._delete_articles(report.removed)
             self._sweep_orphan_sentences(stored)
             report.chunks_embedded = self._index_articles(todo, chunker, progress)
+            if todo or report.removed:
+                self._written += 1
             if report.removed or todo or not self._bm25_current():
                 self._rebuild_bm25()
         report.chunks_total = self.collection.count()

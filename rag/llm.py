@@ -52,12 +52,20 @@ class LLMAnswerer:
         self.llm = llm
         self.settings = settings
 
-    def answer(self, query: Query, passages: list[Passage], trace: Trace) -> AnswerGen:
+    def answer(self, query: Query, passages: list[Passage], trace: Trace, task: str = "") -> AnswerGen:
+        """`task`: extra instructions for news answers (prompts.TASKS); the resolved date range is
+        always stated when the question had one."""
         if not passages:
             return None
         abstain_text = self.settings.abstain_text
+        context = [prompts.TASKS.get(task, "")]
+        if query.date_label:
+            context.append(f"The question is about articles from {query.date_label} "
+                           f"({query.filters.date_from or '…'} to {query.filters.date_to or '…'}).")
+        extra = "\n".join(c for c in context if c)
         messages = chat_messages(prompts.ANSWER_SYSTEM.format(abstain=abstain_text),
                                  prompts.ANSWER_USER.format(passages=prompts.format_passages(passages),
+                                                            task=f"\n{extra}\n" if extra else "",
                                                             question=query.text))
         raw = ""
         try:

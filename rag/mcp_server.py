@@ -18,7 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from .assistant import Assistant, BadQuestion, CorpusMissing
-from .index import StoreUnavailable
+from .index import IndexDamaged, StoreUnavailable
 from .web import ANSWER_CONCURRENCY
 
 INSTRUCTIONS = ("Answers and passages from a local collection of news articles. `ask` gives an answer whose [n] "
@@ -40,7 +40,7 @@ def build(assistant: Assistant, limiter: anyio.CapacityLimiter) -> MCPServer:
     async def run(fn):
         try:
             return await anyio.to_thread.run_sync(fn, limiter=limiter)
-        except (BadQuestion, StoreUnavailable) as err:
+        except (BadQuestion, StoreUnavailable, IndexDamaged) as err:
             raise ToolError(str(err)) from None
 
     @server.tool()

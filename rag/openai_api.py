@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException
 
 from .assistant import Assistant, AnswerStream, BadQuestion
-from .index import StoreUnavailable
+from .index import IndexDamaged, StoreUnavailable
 from .types import Answer
 
 MODEL_ID = "ask-your-articles"
@@ -291,7 +291,7 @@ def create_app(assistant: Assistant, limiter: anyio.CapacityLimiter) -> FastAPI:
             stream = await run(lambda: start(assistant, parsed))
         except BadQuestion as err:
             raise ApiError(400, str(err), "messages") from None
-        except StoreUnavailable as err:
+        except (StoreUnavailable, IndexDamaged) as err:
             raise ApiError(503, f"The index is unavailable: {err}", kind="server_error") from None
         reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if not parsed.stream:

@@ -16,9 +16,18 @@ Rules:
 
 ANSWER_USER = """Passages:
 {passages}
-
+{task}
 Question: {question}
 Answer (with [n] after each sentence):"""
+
+# Extra instructions for news answers (rag/news.py): the passages are already chosen and ordered.
+TASKS = {
+    "latest": "The passages come from the most recent article on the topic. Say its date first.",
+    "earliest": "The passages come from the first article on the topic. Say its date first.",
+    "timeline": "The passages are in date order, one per article. Write a timeline: one line per passage, "
+                "starting with its date, each line ending with its [n].",
+    "summary": "Summarise what the passages say, in two to four sentences, without repeating yourself.",
+}
 
 PASSAGE = '[{n}] From "{title}"{date}:\n"""\n{text}\n"""'
 

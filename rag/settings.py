@@ -52,6 +52,9 @@ class Settings(BaseSettings):
                                                  "articles don't say (calibrated, see docs/CALIBRATION.md).")
     abstain_text: str = Field("The articles don't say.", alias="RAG_ABSTAIN_TEXT",
                               description="The sentence shown when the articles don't answer.")
+    date_anchor: Literal["corpus", "today"] = Field(
+        "corpus", alias="RAG_DATE_ANCHOR",
+        description="What \"last week\" in a question is relative to: the newest article's date (`corpus`) or `today`.")
     condense_followups: bool = Field(True, alias="RAG_CONDENSE",
                                      description="Rewrite follow-up questions using the chat history.")
     max_question_chars: int = Field(2000, alias="RAG_MAX_QUESTION_CHARS",

@@ -112,6 +112,9 @@ class Query:
     mode: str  # "extractive" | "llm"
     filters: Filters = field(default_factory=Filters)
     kind: str = "fact"  # fact | latest | earliest | timeline | count | list | sources | summary
+    topic: str = ""  # news kinds: what the question is about ("the takeover battle for MCI")
+    title: str = ""  # summary of one article: its title as the question quotes it
+    date_label: str = ""  # a date range taken from the question, for people ("April 2023")
     vector: list[float] | None = None  # the embedding of `text`, computed once and shared
     notice: str = ""  # for the user: truncation, ...
 

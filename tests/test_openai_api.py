@@ -102,7 +102,7 @@ def test_follow_up_is_condensed(client, seed_assistant):
     chat = seed_assistant.chat()
     chat.add_turn(GPUS, seed_assistant.ask(GPUS).text)
     want = chat.ask("When?")
-    assert want.trace["standalone"] != "When?"  # condensed: "When? (GPUs Twitter buy)"
+    assert want.trace.standalone != "When?"  # condensed: "When? (GPUs Twitter buy)"
     assert follow.abstained is False and follow.content.startswith(want.text)
     assert follow.citations == [c.to_dict() for c in want.citations]
     alone = ask(client, "When?").choices[0].message  # the same words without the conversation
