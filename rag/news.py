@@ -34,20 +34,22 @@ RELEVANT_DENSE = 0.45
 RELEVANT_COVERAGE = 0.50
 TIMELINE_MAX = 12  # lines in a timeline; longer stories show their first, last and most relevant
 LIST_MAX = 20
+MAX_LITERAL_WORDS = 3  # "mention X" counts X's words literally up to this length (or when quoted)
 SUMMARY_SENTENCES = 3
+SUMMARY_ARTICLES = 5  # articles whose ledes make a coverage summary
 MMR_LAMBDA = 0.7  # relevance against novelty when picking summary sentences
 
 _ITEMS = r"(?:news )?(?:articles?|stories|story|reports?|pieces?|items?|coverage)"
 _TOPIC = r"(?P<topic>.+?)"
 _END = r"\s*[?.!]*\s*$"
 _PATTERNS: list[tuple[str, re.Pattern]] = [(kind, re.compile(pattern, re.I)) for kind, pattern in [
-    ("count", rf"^how many {_ITEMS}(?:\s+\w+){{0,3}}?\s+(?:mention(?:ing)?|name|cite|refer to|talk about|"
+    ("count", rf"^how many {_ITEMS}(?:\s+\w+){{0,3}}?\s+(?P<verb>mention(?:ing)?|name|cite|refer to|talk about|"
               rf"discuss|cover|are about|report on|deal with|contain|include|feature)\s+{_TOPIC}{_END}"),
     ("sources", r"^(?:which|what|who are the)\s+(?:sources|outlets|publications|papers|newspapers|news "
                 r"organi[sz]ations|news outlets|news agencies|agencies|media|websites|sites|publishers)\s+"
                 rf"(?:have\s+|had\s+)?(?:reported|covered|carried|published|ran|wrote about|mentioned|reported on)"
                 rf"\s+{_TOPIC}{_END}"),
-    ("list", rf"^(?:which|what|list(?: the| all)?|show(?: me)?(?: the| all)?)\s+{_ITEMS}\s+(?:mention(?:ing)?|"
+    ("list", rf"^(?:which|what|list(?: the| all)?|show(?: me)?(?: the| all)?)\s+{_ITEMS}\s+(?P<verb>mention(?:ing)?|"
              rf"are about|is about|about|cover(?:ing)?|discuss(?:ing)?|talk about|report on|deal with|"
              rf"refer to|name|on)\s+{_TOPIC}{_END}"),
     ("latest", rf"^(?:what(?:'s| is| was)?|tell me|give me|show me)?\s*(?:is\s+)?(?:the\s+)?(?:very\s+)?"
@@ -70,6 +72,9 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [(kind, re.compile(pattern, re.I)) for
                 rf"(?:coverage|news|reporting|articles|stories)?\s*(?:of|on|about)?\s*{_TOPIC}{_END}"),
     ("summary", rf"^what do (?:the )?(?:articles|stories|reports) say about\s+{_TOPIC}{_END}"),
 ]]
+_RANGE_TOPIC = re.compile(r"^what (?:happened|was reported|was said|were people saying|went on|was in the news|"
+                          r"did the (?:articles|news|papers|press) say)\s+(?:to|with|about|in|on|at|for|regarding)\s+"
+                          + _TOPIC + _END, re.I)
 _RANGE_ONLY = re.compile(r"^(?:what|which stories|which news)\s+(?:happened|was reported|were reported|was "
                          r"in the news|made the news|was said|were the stories)\s*(?:then)?" + _END, re.I)
 _LEAD = re.compile(r"^(?:the|a|an)\s+", re.I)
@@ -80,6 +85,7 @@ class Kind:
     kind: str  # fact | latest | earliest | timeline | count | list | sources | summary
     topic: str = ""  # what the question is about ("the takeover battle for MCI")
     title: str = ""  # summary of one article: the title as quoted in the question
+    literal: bool = False  # count/list: "mention X" looks for the words; "are about X" for relevance
 
 
 def detect(text: str, has_range: bool = False) -> Kind:
@@ -87,12 +93,16 @@ def detect(text: str, has_range: bool = False) -> Kind:
     text = " ".join(text.split())
     if has_range and _RANGE_ONLY.match(text):
         return Kind("summary")  # "What happened in March 2005?": the coverage of that range
+    if has_range and (match := _RANGE_TOPIC.match(text)):
+        return Kind("summary", match["topic"].strip())  # "What happened to Fiat in 2004?": its coverage then
     for kind, pattern in _PATTERNS:
         match = pattern.match(text)
         if match:
             groups = match.groupdict()
             topic = (groups.get("topic") or "").strip(" \"'\u201c\u201d\u2018\u2019")
-            return Kind(kind, topic, (groups.get("title") or "").strip())
+            verb = (groups.get("verb") or "").lower()
+            literal = verb.startswith(("mention", "name", "cite", "refer", "contain", "include", "feature"))
+            return Kind(kind, topic, (groups.get("title") or "").strip(), literal)
     return Kind("fact")
 
 
@@ -110,7 +120,7 @@ class Relevant:
     passages: list[Passage]  # its passages among those retrieved for the topic, best first
     coverage: float  # IDF-weighted share of the topic's words in its title and those passages
     dense: float  # cosine of the topic with the article's closest stored sentence
-    in_headline: bool  # its title holds one of the topic's key (rarest) words
+    in_headline: bool  # its title holds one of the topic's words
 
     @property
     def date(self) -> str:
@@ -131,14 +141,10 @@ class Topic:
             else self.index.embed_model.get_query_embedding(topic)
         pool = self.assistant.retriever.search(topic, POOL, query.filters, vector)
         idf = self.index.idf()
-        weight = {t: idf(t) for t in set(terms(topic))}
+        # Words the corpus never uses cannot tell its articles apart (a paraphrase, or a word no article
+        # has): they are left out rather than counted against every article.
+        weight = {t: idf(t) for t in set(terms(topic)) if idf.known(t)}
         total = sum(weight.values()) or 1.0
-        key, mass = set(), 0.0  # the rarest words that carry half the topic's weight
-        for term in sorted(weight, key=lambda t: -weight[t]):
-            if mass >= 0.5 * total:
-                break
-            key.add(term)
-            mass += weight[term]
         by_article: dict[str, list[Passage]] = {}
         for passage in pool:
             by_article.setdefault(passage.article_id, []).append(passage)
@@ -152,7 +158,30 @@ class Topic:
             stored = self.index.sentence_vectors(ids)
             dense = max((float(v @ query_vector) for v in stored.values()), default=0.0)
             if dense >= RELEVANT_DENSE and coverage >= RELEVANT_COVERAGE:
-                out.append(Relevant(article_id, passages, coverage, dense, bool(key & title_terms)))
+                out.append(Relevant(article_id, passages, coverage, dense, bool(weight.keys() & title_terms)))
+        return out
+
+    def about(self, query: Query, topic: str) -> list[Relevant]:
+        """The relevant articles that are ABOUT the topic rather than mention it: those whose headline names
+        it, when at least three do (a story told over several articles); else all relevant ones."""
+        relevant = self.articles(query, topic)
+        headlined = [r for r in relevant if r.in_headline]
+        return headlined if len(headlined) >= 3 else relevant
+
+    def lede(self, article_id: str, sentences: int = 2) -> list[tuple[Passage, int, int]]:
+        """The first sentences of an article's body (after its headline): a news story's lede is written
+        to say what the story is, so it answers "what is the latest on X" and makes the best summary line
+        (on the tune part, key facts sat in the first two body sentences for 9 of 13 expected articles)."""
+        out = []
+        for passage in self.index.chunks_of([article_id]):
+            for lo, hi in sentence_spans(passage.text):
+                sentence = passage.text[lo:hi].strip()
+                if len(sentence.split()) < 6 or sentence.strip("# ") == passage.title \
+                        or any(passage.start + lo < q.start + qhi for q, _, qhi in out):
+                    continue  # the headline, a dateline or byline, or a sentence the chunk overlap repeats
+                out.append((passage, lo, hi))
+                if len(out) == sentences:
+                    return out
         return out
 
     def best_sentence(self, text: str, passages: list[Passage], vector: list[float] | None,
@@ -208,6 +237,18 @@ def dated_answer(query: Query, trace: Trace, lines: list[tuple[str, Passage, lis
                   kind=query.kind, filters=query.filters)
 
 
+def _merge(lines: list, quotes: list[tuple[Passage, int, int]]) -> list:
+    """Attach quoted sentences to `lines` (prefix, passage, spans): consecutive quotes of one passage share a
+    line, so an article's lede reads as one line with one [n]."""
+    lines = [list(line) for line in lines]
+    for passage, lo, hi in quotes:
+        if lines and lines[-1][1].id == passage.id:
+            lines[-1][2].append((lo, hi))
+        else:
+            lines.append(["", passage, [(lo, hi)]])
+    return [tuple(line) for line in lines if line[2]]
+
+
 def _label(passage: Passage) -> str:
     return ", ".join(x for x in (passage.date or "undated", passage.source) if x)
 
@@ -231,11 +272,12 @@ class LatestAnswerer:
             yield answer.text
             return answer
         chosen = sorted(headlined or dated, key=lambda r: (r.date, r.article_id), reverse=not self.earliest)[0]
-        passage, lo, hi = self.topic.best_sentence(topic, chosen.passages, query.vector)
+        lede = self.topic.lede(chosen.article_id) or [self.topic.best_sentence(topic, chosen.passages, query.vector)]
+        first = lede[0][0]
         word = "first" if self.earliest else "most recent"
-        answer = dated_answer(query, trace, [(f"The {word} article on this ({_label(passage)}, "
-                                              f"“{passage.title}”): ", passage, [(lo, hi)])], passages)
-        answer.short = passage.date
+        lines = [(f"The {word} article on this ({_label(first)}, “{first.title}”): ", first, [])]
+        answer = dated_answer(query, trace, _merge(lines, lede), passages, sep=" ")
+        answer.short = first.date
         yield answer.text
         return answer
 
@@ -249,7 +291,7 @@ class TimelineAnswerer:
 
     def answer(self, query: Query, passages: list[Passage], trace: Trace) -> AnswerGen:
         topic = query.topic or query.text
-        relevant = self.topic.articles(query, topic)
+        relevant = self.topic.about(query, topic)
         dated = sorted((r for r in relevant if r.date), key=lambda r: (r.date, r.article_id))
         trace.details = {"relevant_articles": len(relevant), "dated": len(dated)}
         if not dated:
@@ -279,11 +321,12 @@ class CorpusAnswerer:
         self.assistant, self.index, self.kind = assistant, assistant.index, kind
         self.topic = Topic(assistant)
 
-    def matches(self, query: Query) -> tuple[list[str], dict[str, list[Passage]], str]:
-        """(article ids, their matching passages, how they were found)."""
+    def matches(self, query: Query) -> tuple[list[str], dict[str, list[Passage]], str, bool]:
+        """(article ids, their matching passages, how they were found, whether by the words themselves)."""
         topic = query.topic or query.text
         phrase = literal(topic)
-        if self.kind != "sources" and 0 < len(phrase.split()) <= 3:
+        quoted = phrase != _LEAD.sub("", topic).strip()
+        if query.literal and (quoted or 0 < len(phrase.split()) <= MAX_LITERAL_WORDS):
             hits = self.index.containing(phrase, query.filters)
             ids = list(dict.fromkeys(aid for _, aid in hits))
             found = {p.id: p for p in self.index.passages([cid for cid, _ in hits])}
@@ -294,14 +337,14 @@ class CorpusAnswerer:
             where = f"among the articles from {query.date_label}" if query.date_label else \
                 "among the articles you chose" if query.filters else "across the whole index"
             how = f"articles whose title or text contains “{phrase}” as whole words, any case, {where}"
-            return ids, by_article, how
-        relevant = self.topic.articles(query, topic)
+            return ids, by_article, how, True
+        relevant = self.topic.about(query, topic)
         how = f"articles about “{topic}”: close in meaning and holding most of its words, among the {POOL} " \
               "passages that match it best"
-        return [r.article_id for r in relevant], {r.article_id: r.passages for r in relevant}, how
+        return [r.article_id for r in relevant], {r.article_id: r.passages for r in relevant}, how, False
 
     def answer(self, query: Query, passages: list[Passage], trace: Trace) -> AnswerGen:
-        ids, by_article, how = self.matches(query)
+        ids, by_article, how, by_words = self.matches(query)
         catalogue = {a["article_id"]: a for a in self.index.articles()}
         ids.sort(key=lambda aid: (catalogue.get(aid, {}).get("date", ""), aid))
         trace.details = {"counted": how, "articles": len(ids)}
@@ -316,7 +359,7 @@ class CorpusAnswerer:
                 passage, lo, hi = best
                 lines.append((passage, lo, hi))
         if self.kind == "count":
-            answer = self._count(query, trace, ids, lines, passages, phrase, how)
+            answer = self._count(query, trace, ids, lines, passages, phrase if by_words else topic, how, by_words)
         elif self.kind == "sources":
             answer = self._sources(query, trace, lines, passages, how)
         else:
@@ -324,10 +367,11 @@ class CorpusAnswerer:
         yield answer.text
         return answer
 
-    def _count(self, query, trace, ids, lines, passages, phrase, how) -> Answer:
+    def _count(self, query, trace, ids, lines, passages, phrase, how, by_words) -> Answer:
         n = len(ids)
         noun = "article" if n == 1 else "articles"
-        head = f"{n} {noun} {'mentions' if n == 1 else 'mention'} “{phrase}” (counted: {how})."
+        verb = ("mentions" if n == 1 else "mention") if by_words else ("is about" if n == 1 else "are about")
+        head = f"{n} {noun} {verb} “{phrase}” (counted: {how})."
         if not lines:
             return Answer(query.question, head, False, [], passages, trace, kind=query.kind,
                           filters=query.filters, short=str(n))
@@ -371,26 +415,33 @@ class SummaryAnswerer:
         self.topic = Topic(assistant)
 
     def answer(self, query: Query, passages: list[Passage], trace: Trace) -> AnswerGen:
-        if query.title:
+        if query.title:  # one article: its lede, then the sentence of the rest that adds most
             article = self._by_title(query.title)
-            pool = self.index.chunks_of([article["article_id"]]) if article else []
-            focus = article["title"] if article else query.title
-        elif query.topic:
-            relevant = self.topic.articles(query, query.topic)
-            pool = [p for r in relevant for p in r.passages]
-            focus = query.topic
-        else:  # a date range alone: the passages of that range that retrieval ranks best
+            trace.details = {"article": article["article_id"] if article else None}
+            if article is not None:
+                lede = self.topic.lede(article["article_id"])
+                rest = [p for p in self.index.chunks_of([article["article_id"]])]
+                extra = [item for item in self._mmr(rest, article["title"], avoid=lede) if item not in lede][:1]
+                answer = dated_answer(query, trace, _merge([], lede + extra), passages, sep=" ")
+                yield answer.text
+                return answer
+            picked = []
+        elif query.topic:  # the coverage of a topic: the ledes of its most relevant articles, in date order
+            relevant = sorted(self.topic.about(query, query.topic), key=lambda r: -r.dense)[:SUMMARY_ARTICLES]
+            trace.details = {"articles": [r.article_id for r in relevant]}
+            picked = [line for r in relevant for line in self.topic.lede(r.article_id, 1)]
+        else:  # a date range alone: the ledes of the articles retrieval ranks best in it
             pool = self.assistant.retriever.search(query.text or "news", POOL, query.filters, query.vector)
-            focus = ""
-        trace.details = {"summarised_passages": len(pool)}
-        if not pool:
+            ids = list(dict.fromkeys(p.article_id for p in pool))[:SUMMARY_ARTICLES]
+            trace.details = {"articles": ids}
+            picked = [line for aid in ids for line in self.topic.lede(aid, 1)]
+        if not picked:
             answer = abstention(query, passages, trace, self.assistant.settings.abstain_text)
             yield answer.text
             return answer
-        picked = self._mmr(pool, focus)
-        picked.sort(key=lambda item: (item[0].date, item[0].article_id, item[0].start + item[1]))
-        answer = dated_answer(query, trace, [("" if query.title else f"{_label(p)}: ", p, [(lo, hi)])
-                                             for p, lo, hi in picked], passages, sep=" " if query.title else "\n")
+        picked.sort(key=lambda item: (item[0].date, item[0].article_id))
+        answer = dated_answer(query, trace, [(f"{_label(p)}, “{p.title}”: ", p, [(lo, hi)]) for p, lo, hi in picked],
+                              passages)
         yield answer.text
         return answer
 
@@ -403,7 +454,8 @@ class SummaryAnswerer:
         close = [a for a in rows if wanted in a["title"].lower() or a["title"].lower() in wanted]
         return close[0] if close else None
 
-    def _mmr(self, pool: list[Passage], focus: str) -> list[tuple[Passage, int, int]]:
+    def _mmr(self, pool: list[Passage], focus: str, avoid=()) -> list[tuple[Passage, int, int]]:
+        """Sentences close to the pool's centre (and `focus`) but not to each other or to `avoid`."""
         items, ids = [], []
         for passage in pool:
             for j, (lo, hi) in enumerate(sentence_spans(passage.text)):
@@ -420,8 +472,8 @@ class SummaryAnswerer:
         if focus:
             centre = 0.5 * centre + 0.5 * np.asarray(self.index.embed_model.get_query_embedding(focus), np.float32)
         relevance = vectors @ centre
-        chosen: list[int] = []
-        while len(chosen) < min(SUMMARY_SENTENCES, len(items)):
+        chosen: list[int] = [i for i, item in enumerate(items) if item in avoid]
+        while len(chosen) < min(SUMMARY_SENTENCES + len(avoid), len(items)):
             best, best_score = None, -1e9
             for i in range(len(items)):
                 if i in chosen:
@@ -431,7 +483,7 @@ class SummaryAnswerer:
                 if score > best_score:
                     best, best_score = i, score
             chosen.append(best)
-        return [items[i] for i in chosen]
+        return [items[i] for i in chosen if items[i] not in avoid]
 
 
 def no_articles(query: Query, trace: Trace, label: str) -> Answer:

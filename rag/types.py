@@ -114,6 +114,7 @@ class Query:
     kind: str = "fact"  # fact | latest | earliest | timeline | count | list | sources | summary
     topic: str = ""  # news kinds: what the question is about ("the takeover battle for MCI")
     title: str = ""  # summary of one article: its title as the question quotes it
+    literal: bool = False  # count/list: match the topic's words ("mention X"), not its meaning ("about X")
     date_label: str = ""  # a date range taken from the question, for people ("April 2023")
     vector: list[float] | None = None  # the embedding of `text`, computed once and shared
     notice: str = ""  # for the user: truncation, ...
