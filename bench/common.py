@@ -9,17 +9,15 @@ import sys
 import time
 from pathlib import Path
 
+from evals.measure import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT.parent / "shared" / "datasets"
 
 
 def pct(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, int(round(q / 100 * len(ordered) + 0.5 - 1e-9)))
-    return ordered[min(rank, len(ordered)) - 1]
+    """Nearest-rank percentile (q in 0..100): the evals' one definition."""
+    return percentile(values, q)
 
 
 def summary(values_ms: list[float]) -> dict:
