@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 7860
 
-.PHONY: run test ingest eval eval-squad bench load browser clean
+.PHONY: run test ingest eval eval-squad eval-real bench load browser clean
 
 $(VENV)/.deps: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,7 +37,10 @@ eval: $(VENV)/.deps
 	$(BIN)/python -m evals --dataset seed_facts
 
 eval-squad: $(VENV)/.deps
-	$(BIN)/python -m evals --dataset squad
+	$(BIN)/python -m evals --dataset squad --split test
+
+eval-real: $(VENV)/.deps    ## real articles (needs ../shared; skipped without it): the held-out test part, gated
+	$(BIN)/python -m evals --dataset real_news --split test
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench

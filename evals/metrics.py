@@ -13,11 +13,20 @@ Ours:
   citation_valid    every [n] resolves to a citation, each citation is a retrieved passage whose text
                     contains every sentence of its quote, every citation is referenced, and a
                     non-abstaining answer cites something
+  correct           an answerable question answered (not abstained) with every key fact, or with a
+                    gold answer (SQuAD): what "key-fact accuracy" means in the per-class tables
+  short_exact / short_f1
+                    `answer.short` against the dataset's `short` (SQuAD: the gold answers), SQuAD-style:
+                    lower case, punctuation and a/an/the dropped; exact match, and token F1 (best gold)
   abstention precision/recall, answered rate on answerable questions, latency.
+`breakdown()` gives the same figures per question class and per answer type.
 """
 from __future__ import annotations
 
 import math
+import re
+import string
+from collections import Counter
 from statistics import mean
 
 from rag.citations import MARKER
@@ -46,6 +55,27 @@ def key_fact_recall(row: Row, answer_text: str) -> float | None:
 
 def contains_gold(row: Row, answer_text: str) -> bool:
     return any(contains(answer_text, gold) for gold in row.gold_answers)
+
+
+def squad_norm(text: str) -> list[str]:
+    """SQuAD's answer normalisation, as tokens: lower case, no punctuation, no articles."""
+    text = norm(text)
+    text = "".join(" " if ch in string.punctuation or ch in "\u2013\u2014" else ch for ch in text)
+    return [w for w in text.split() if w not in ("a", "an", "the")]
+
+
+def short_match(golds: list[str], predicted: str) -> tuple[float, float]:
+    """(exact match, token F1) of a predicted short answer against the best of the gold ones."""
+    pred = squad_norm(predicted)
+    best_em, best_f1 = 0.0, 0.0
+    for gold in golds:
+        ref = squad_norm(gold)
+        best_em = max(best_em, float(pred == ref and bool(ref)))
+        common = sum((Counter(pred) & Counter(ref)).values())
+        if common:
+            precision, recall = common / len(pred), common / len(ref)
+            best_f1 = max(best_f1, 2 * precision * recall / (precision + recall))
+    return best_em, round(best_f1, 4)
 
 
 def citation_problems(answer) -> list[str]:
@@ -151,3 +181,48 @@ def summarize(results: list[dict]) -> dict:
     means["unanswerable"] = len(unanswerable)
     return means
 
+
+
+def group_stats(results: list[dict]) -> dict:
+    """The per-class / per-answer-type figures of a group of results (None where undefined)."""
+    answerable = [r for r in results if not r["expect_abstain"]]
+    unanswerable = [r for r in results if r["expect_abstain"]]
+
+    def avg(name: str, rows: list[dict]) -> float | None:
+        values = [r["scores"][name] for r in rows if isinstance(r["scores"].get(name), (int, float))]
+        return round(mean(values), 4) if values else None
+
+    said_no = [r for r in results if (r["abstain_ok"] if r["expect_abstain"] else r["abstained"])]
+    return {
+        "n": len(results),
+        "correct": avg("correct", answerable),
+        "wrongly_abstained": round(mean(r["abstained"] for r in answerable), 4) if answerable else None,
+        "abstention_recall": round(mean(r["abstain_ok"] for r in unanswerable), 4) if unanswerable else None,
+        "abstention_precision": round(mean(r["expect_abstain"] for r in said_no), 4) if said_no else None,
+        "citation_valid": avg("citation_valid", results),
+        "short_exact": avg("short_exact", answerable),
+        "short_f1": avg("short_f1", answerable),
+    }
+
+
+GROUP_METRICS = ("correct", "wrongly_abstained", "abstention_recall", "abstention_precision", "citation_valid",
+                 "short_exact", "short_f1")
+
+
+def breakdown(results: list[dict]) -> dict:
+    """{"all": stats, "<class>": stats, ..., "type:<answer type>": stats, ...} (see group_stats)."""
+    out = {"all": group_stats(results)}
+    for key, prefix in (("question_class", ""), ("answer_type", "type:")):
+        for value in sorted({r.get(key) or "" for r in results} - {""}):
+            out[prefix + value] = group_stats([r for r in results if r.get(key) == value])
+    return out
+
+
+def group_table(parts: dict[str, dict]) -> str:
+    """A Markdown table: one row per (part, group), the GROUP_METRICS as columns."""
+    lines = ["| part | group | n | " + " | ".join(GROUP_METRICS) + " |", "|" + "---|" * (len(GROUP_METRICS) + 3)]
+    for part, groups in parts.items():
+        for name, stats in groups.items():
+            cells = ["-" if stats[m] is None else f"{stats[m]:.3f}" for m in GROUP_METRICS]
+            lines.append(f"| {part} | {name} | {stats['n']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

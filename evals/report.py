@@ -39,6 +39,11 @@ def write_markdown(run: dict, path: Path, chart: Path | None) -> None:
         lines += ["", "## Judge", "", "```", json.dumps(run["judge"], indent=1), "```"]
     if run.get("retrieval"):
         lines += ["", "## Retrieval", "", "```", json.dumps(run["retrieval"], indent=1), "```"]
+    if run.get("parts"):
+        from .metrics import group_table
+
+        lines += ["", "## Per part, class and answer type", "",
+                  group_table({part: data["groups"] for part, data in run["parts"].items()})]
     score_names = sorted({k for r in run["results"] for k in r["scores"]})
     lines += ["", "## Questions", "",
               "| id | question | answer | citations | " + " | ".join(score_names) + " | ms | pass |",

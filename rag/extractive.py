@@ -1,64 +1,85 @@
-"""The offline answerer: pick the sentences of the retrieved passages that answer the question.
+"""The offline answerer: pick the sentence of the retrieved passages that answers the question, or abstain.
 
-Each candidate sentence is scored on four signals:
-  dense  cosine between question and sentence (MiniLM), from the sentence vectors stored at ingest
-  lex    IDF-weighted share of the question's content words that the sentence contains
-  kind   whether the sentence has what the question asks for (a number for "how many", a name for "who")
-  prior  the fused retrieval rank of its passage
-The answer is the best sentence, plus a second one when it is nearly as good, of the right kind too, and
-adds question words.
-`support` (dense of the best sentence and word coverage of its passage, discounted for question words the
-corpus never uses) decides abstention.
+Two small logistic models, their weights below, fitted by `python -m evals.calibrate --fit` on the tune parts
+only (real_news tune, SQuAD 2.0 tune, seed_facts; evals/splits.py), see docs/CALIBRATION.md:
+
+RANK (which sentence): every sentence of the retrieved passages is scored on
+  dense   MiniLM cosine of question and sentence (sentence vectors stored at ingest)
+  lex     IDF-weighted share of the question's content words in the sentence
+  kind    the sentence holds what the question asks for (rag.answer_types: money, a count, a percentage,
+          a date, a place, a person, an organisation) and the question does not already contain it
+  name    for who/which/where questions: a capitalised name the question does not contain
+  source  for who-said/which-paper-reported questions: an attribution ("according to X", "X said", a byline)
+  prior   1 / (1 + fused retrieval rank of its passage)
+The answer quotes the best sentence (plus a second when it is nearly as good, of the right kind too, and
+adds question words), and its short answer (`Answer.short`) is the span of the asked kind in it.
+
+SUPPORT (answer or abstain): the probability that the best sentence answers the question, from
+  dense, lex           of the best sentence
+  coverage             IDF-weighted share of the question's words in the best sentence's passage
+  no_kind              the question asks for a kind of answer and the best sentence has none
+  unknown_names        names of the question (capitalised words after the first) the corpus never uses
+  missing_concepts     IDF-weighted share of the question's content words, other than names and generic
+                       question words ("name", "year", "people"...), that no retrieved passage contains:
+                       "How much revenue did X make?" over passages about X that never mention revenue
+  concept_in_sentence  share of those concept words the best sentence itself contains (an answer must
+                       match what is asked about the entity, not only the entity)
+  gap                  the largest IDF (over the corpus maximum) of a concept word missing from the best
+                       sentence and its passage: one specific word that the answer's context lacks
+  names_elsewhere      names of the question the corpus knows but the best passage lacks (an entity swap:
+                       "How many GPUs did Facebook buy?" in a corpus that mentions Facebook elsewhere)
+  number_missing       a number or year of the question is not in the best passage
+The assistant says the articles don't say when support < `settings.abstain_threshold`.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from .answer_types import Asked, asked, attributions, new_names, short_answer, spans
 from .answering import AnswerGen, abstention, quoted
 from .index import sentence_id
 from .text import Idf, sentence_spans, terms
 from .types import Passage, Query, Trace
 
 MIN_WORDS = 4
-W_DENSE, W_LEX, W_KIND, W_PRIOR = 0.5, 0.35, 0.1, 0.05
-UNKNOWN_NAME_DISCOUNT = 0.75
+RANK_FEATURES = ("dense", "lex", "kind", "name", "source", "prior")
+SUPPORT_FEATURES = ("dense", "lex", "coverage", "no_kind", "unknown_names", "missing_concepts",
+                    "concept_in_sentence", "gap", "names_elsewhere", "number_missing")
+# Fitted by `python -m evals.calibrate --fit` (docs/CALIBRATION.md); see the module docstring.
+RANK_WEIGHTS = {"dense": 3.34, "lex": 5.02, "kind": 2.39, "name": 0.68, "source": 1.90, "prior": 2.88}
+RANK_BIAS = -7.00
+SUPPORT_WEIGHTS = {"dense": 1.47, "lex": -0.77, "coverage": 0.96, "no_kind": -0.80, "unknown_names": -1.57,
+                   "missing_concepts": 0.91, "concept_in_sentence": 0.32, "gap": -0.68, "names_elsewhere": -0.75,
+                   "number_missing": -1.79}
+SUPPORT_BIAS = -0.99
+SECOND_SENTENCE_RATIO = 0.9  # a second sentence is quoted when its rank score is at least this share of the best
 
-_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
-_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|"
-                     r"billion)\b", re.I)
-_MONEY = re.compile(r"[$\u00a3\u20ac]\s?\d|\b(dollars?|pounds?|euros?|cents?|million|billion|trillion)\b", re.I)
-_DATE = re.compile(rf"\b(1[5-9]\d\d|20\d\d|{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-                   r"|last (week|month|year)|this (week|month|year))\b", re.I)
-_PLACE = re.compile(r"\b(in|at|from|near|to) [A-Z][a-z]+|\b[A-Z][a-z]+, [A-Z][a-z]+")
+# Words a question uses to say what kind of answer it wants, not what it is about: their absence from the
+# passages says nothing ("What is the name of ...", "In what year ...", "How many people ...").
+GENERIC = frozenset(terms("""name names called year years time times number numbers amount people person
+    thing things way day days date place places percent percentage share much many kind type part total
+    figure figures first last new main big large long old mean means happen happened make made get got take
+    took give gave go went come came use used want know known think call like also well one two three
+    title term role state states become became include including included per each every often called""")
+                    )
 _NAME = re.compile(r"(?<=\w[ ,(])[A-Z][\w'\u2019-]+")  # a capitalised word that does not start the sentence
-_ASKS = [  # (what the question starts with, what a sentence answering it must contain)
-    (r"^how much\b.*\b(cost|pay|paid|price|spend|spent|worth|money|charge|fund|invest)", _MONEY),
-    (r"^(how (many|much|large|big|long|old|often|far)|what (number|percentage|share|amount))\b", _NUMBER),
-    (r"^(when|what (year|date|day|month|time)|which (year|date|day|month))\b", _DATE),
-    (r"^(where|which (city|country|state|place|data cent(er|re)|facility))\b", _PLACE),
-    (r"^(who|whom|whose|which (company|person|firm|lab|people|engineers|organi[sz]ation))\b", _NAME),
-]
-
-
-def answer_kind(question: str):
-    """A test for sentences that contain the kind of thing the question asks for, or None. A "who"
-    question wants a name the question does not already contain."""
-    q = question.strip().lower()
-    for asks, has in _ASKS:
-        if re.search(asks, q):
-            if has is _NAME:
-                known = set(re.findall(r"[\w'\u2019-]+", question.lower()))
-                return lambda text: any(n.lower() not in known for n in _NAME.findall(text))
-            return has.search
-    return None
 
 
 def names(question: str) -> list[str]:
     """Capitalised words after the first: the names and acronyms a question is about."""
     return _NAME.findall(question.strip())
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
+
+
+def _linear(weights: dict[str, float], bias: float, features: dict[str, float]) -> float:
+    return bias + sum(w * features[name] for name, w in weights.items())
 
 
 @dataclass
@@ -68,22 +89,62 @@ class Candidate:
     end: int
     text: str
     terms: frozenset
-    lex: float
-    kind: float
-    prior: float
+    features: dict
     vector_id: str = ""
-    dense: float = 0.0
-
-    @property
-    def score(self) -> float:
-        return W_DENSE * self.dense + W_LEX * self.lex + W_KIND * self.kind + W_PRIOR * self.prior
+    score: float = 0.0  # RANK probability
 
 
 @dataclass
 class Extract:
     sentences: list[Candidate]
     support: float
-    features: dict
+    features: dict  # the SUPPORT features and what explains them (for the trace)
+    short: str = ""
+    candidates: list[Candidate] | None = None  # every scored sentence, best first (for calibration)
+    context: "Context | None" = None
+
+
+class Context:
+    """What the support features need from one question and its passages, computed once."""
+
+    def __init__(self, question: str, passages: list[Passage], idf: Idf):
+        self.want = asked(question)
+        self.q_terms = set(terms(question))
+        self.weight = {t: idf(t) for t in self.q_terms}
+        self.total = sum(self.weight.values()) or 1.0
+        self.passage_terms = [set(terms(p.title + " " + p.text)) for p in passages]
+        everywhere = set().union(*self.passage_terms)
+        name_terms = {t for name in names(question) for t in terms(name)}
+        # A name the whole corpus never uses ("Tesla" in a corpus without it) is the strongest sign that
+        # the articles cannot answer; common words the corpus lacks ("pay") may only be paraphrase.
+        self.unknown = sorted(t for t in name_terms if not idf.known(t))
+        self.concepts = self.q_terms - name_terms - GENERIC
+        self.concept_total = sum(self.weight[t] for t in self.concepts)
+        self.missing = sorted(self.concepts - everywhere)
+        self.name_terms = name_terms - set(self.unknown)
+        self.numbers = set(re.findall(r"\d+(?:[.,]\d+)*", question))
+        self.idf_max = idf.max or 1.0
+        self.passage_numbers = [set(re.findall(r"\d+(?:[.,]\d+)*", p.title + " " + p.text)) for p in passages]
+
+
+def support_features(ctx: Context, best: Candidate) -> dict[str, float]:
+    """The SUPPORT features of `best` as the answer (see the module docstring)."""
+    covered = ctx.passage_terms[best.passage] & ctx.q_terms
+    has_kind = best.features["kind"] or (ctx.want.names and best.features["name"])
+    share = (lambda words: sum(ctx.weight[t] for t in words) / ctx.concept_total) if ctx.concept_total else None
+    return {
+        "dense": best.features["dense"],
+        "lex": best.features["lex"],
+        "coverage": sum(ctx.weight[t] for t in covered) / ctx.total if ctx.q_terms else 0.0,
+        "no_kind": float(bool(ctx.want.kinds) and not has_kind),
+        "unknown_names": float(len(ctx.unknown)),
+        "missing_concepts": share(ctx.missing) if share else 0.0,
+        "concept_in_sentence": share(ctx.concepts & best.terms) if share else 1.0,
+        "gap": max((ctx.weight[t] / ctx.idf_max for t in ctx.concepts - best.terms - ctx.passage_terms[best.passage]),
+                   default=0.0),
+        "names_elsewhere": float(len(ctx.name_terms - ctx.passage_terms[best.passage])),
+        "number_missing": float(bool(ctx.numbers - ctx.passage_numbers[best.passage])),
+    }
 
 
 class ExtractiveAnswerer:
@@ -104,52 +165,61 @@ class ExtractiveAnswerer:
             answer = abstention(query, passages, trace, self.abstain_text)
         else:
             answer = quoted(query, passages, trace,
-                            [(passages[c.passage], c.start, c.end) for c in extract.sentences])
+                            [(passages[c.passage], c.start, c.end) for c in extract.sentences], extract.short)
         yield answer.text
         return answer
 
     def extract(self, question: str, passages: list[Passage], idf: Idf,
                 query_embedding: list[float]) -> Extract | None:
-        q_terms = set(terms(question))
-        weight = {t: idf(t) for t in q_terms}
-        total = sum(weight.values()) or 1.0
-        kind = answer_kind(question)
-        candidates = []
-        for i, passage in enumerate(passages):
-            for j, (lo, hi) in enumerate(sentence_spans(passage.text)):
-                text = passage.text[lo:hi]
-                if len(text.split()) < MIN_WORDS or text.strip("# ") == passage.title:
-                    continue  # too short to answer anything; or the headline, which the citation shows
-                s_terms = frozenset(terms(text))
-                candidates.append(Candidate(
-                    passage=i, start=lo, end=hi, text=text, terms=s_terms, vector_id=sentence_id(passage.id, j),
-                    lex=sum(weight[t] for t in q_terms & s_terms) / total,
-                    kind=0.5 if kind is None else float(bool(kind(text))),
-                    prior=1.0 / (1 + i)))
+        ctx = Context(question, passages, idf)
+        candidates = [c for i, passage in enumerate(passages) for c in self._candidates(ctx, i, passage, question)]
         if not candidates:
             return None
         self._dense(candidates, np.asarray(query_embedding, dtype=np.float32))
-        shortlist = sorted(candidates, key=lambda c: -c.score)
-        best = shortlist[0]
+        for c in candidates:
+            c.score = _sigmoid(_linear(RANK_WEIGHTS, RANK_BIAS, c.features))
+        ranked = sorted(candidates, key=lambda c: -c.score)
+        best = ranked[0]
         chosen = [best]
-        for other in shortlist[1:]:
-            adds_words = (other.terms & q_terms) - best.terms
-            if other.score >= 0.9 * best.score and adds_words and other.kind >= best.kind \
-                    and other.text != best.text:
+        for other in ranked[1:]:
+            adds_words = (other.terms & ctx.q_terms) - best.terms
+            if other.score >= SECOND_SENTENCE_RATIO * best.score and adds_words and other.text != best.text \
+                    and other.features["kind"] >= best.features["kind"]:
                 chosen.append(other)
                 break
         chosen.sort(key=lambda c: (c.passage, c.start))
-        covered = set(terms(passages[best.passage].title + " " + passages[best.passage].text)) & q_terms
-        coverage = sum(weight[t] for t in covered) / total if q_terms else 0.0
-        # A name the whole corpus never uses ("Tesla", "CEO" in a corpus without them) is the strongest
-        # sign that the articles cannot answer: each one discounts the support. Common words the corpus
-        # lacks ("pay") are only paraphrase, and are not discounted.
-        unknown = sorted({t for name in names(question) for t in terms(name) if not idf.known(t)})
-        support = (0.6 * best.dense + 0.4 * coverage) * UNKNOWN_NAME_DISCOUNT ** len(unknown)
-        missing = sorted(t for t in q_terms if t not in covered)
-        return Extract(chosen, support, {
-            "best_dense": round(best.dense, 4), "best_lex": round(best.lex, 4), "coverage": round(coverage, 4),
-            "missing_terms": missing, "unknown_terms": unknown, "support": round(support, 4)})
+        features = support_features(ctx, best)
+        support = _sigmoid(_linear(SUPPORT_WEIGHTS, SUPPORT_BIAS, features))
+        short = ""
+        if best.features["kind"] or best.features["name"] or best.features["source"]:
+            span = short_answer(question, best.text, ctx.want)
+            short = best.text[span[0]:span[1]] if span else ""
+        explained = {k: round(v, 4) for k, v in features.items()} | {
+            "asked": list(ctx.want.kinds) + (["attribution"] if ctx.want.attribution else []),
+            "unknown_terms": ctx.unknown, "missing_terms": ctx.missing, "support": round(support, 4)}
+        return Extract(chosen, support, explained, short, ranked, ctx)
+
+    @staticmethod
+    def _candidates(ctx: Context, i: int, passage: Passage, question: str) -> list[Candidate]:
+        out = []
+        want = ctx.want
+        for j, (lo, hi) in enumerate(sentence_spans(passage.text)):
+            text = passage.text[lo:hi]
+            if len(text.split()) < MIN_WORDS:
+                continue  # too short to answer anything
+            if text.strip("# ") == passage.title and not attributions(text):
+                continue  # the headline, which the citation shows (unless it is a byline: "By X via Y")
+            s_terms = frozenset(terms(text))
+            features = {
+                "dense": 0.0,
+                "lex": sum(ctx.weight[t] for t in ctx.q_terms & s_terms) / ctx.total,
+                "kind": float(bool(want.kinds) and bool(spans(text, want.kinds, question))),
+                "name": float(want.names and bool(new_names(text, question))),
+                "source": float(want.attribution and bool(attributions(text, question))),
+                "prior": 1.0 / (1 + i),
+            }
+            out.append(Candidate(i, lo, hi, text, s_terms, features, sentence_id(passage.id, j)))
+        return out
 
     def _dense(self, candidates: list[Candidate], query: np.ndarray) -> None:
         """Cosine of every candidate with the question, from the vectors stored at ingest; a sentence
@@ -160,4 +230,4 @@ class ExtractiveAnswerer:
             fresh = np.asarray(self.index.embed_model.get_text_embedding_batch([c.text for c in missing]))
             stored |= {c.vector_id: v for c, v in zip(missing, fresh)}
         for candidate in candidates:
-            candidate.dense = float(stored[candidate.vector_id] @ query)
+            candidate.features["dense"] = float(stored[candidate.vector_id] @ query)

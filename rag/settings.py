@@ -47,7 +47,7 @@ class Settings(BaseSettings):
         "auto", alias="RAG_ANSWER_MODE",
         description="`auto` uses the LLM when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is set, else extractive.")
     top_k: int = Field(5, alias="RAG_TOP_K", ge=1, le=50, description="Passages retrieved per question.")
-    abstain_threshold: float = Field(0.40, alias="RAG_ABSTAIN_THRESHOLD",
+    abstain_threshold: float = Field(0.38, alias="RAG_ABSTAIN_THRESHOLD",
                                      description="Support score below which the assistant says the "
                                                  "articles don't say (calibrated, see docs/CALIBRATION.md).")
     abstain_text: str = Field("The articles don't say.", alias="RAG_ABSTAIN_TEXT",

@@ -146,3 +146,55 @@ def test_judge_path_end_to_end(llm_server, seed_assistant, monkeypatch, tmp_path
         assert error.startswith(("TimeoutError", "NaN")) or "max_tokens" in error or "timed out" in error, error
     saved = json.loads(Path(run["reports"]["json"]).read_text())
     assert saved["judge"]["attempts"] == 5 and Path(run["reports"]["chart"]).is_file()
+
+
+def test_real_news_skips_cleanly_without_the_shared_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(runner, "SHARED", tmp_path / "no-shared")
+    assert runner.main(["--dataset", "real_news", "--split", "test"]) == 0
+    assert "skipped" in capsys.readouterr().out
+
+
+def test_manifest_corpus_copy_and_split_filter(tmp_path):
+    shared = tmp_path / "shared"
+    (shared / "a").mkdir(parents=True)
+    (shared / "a" / "one.txt").write_text("Title\n\nBody one.")
+    manifest = tmp_path / "demo.corpus.json"
+    manifest.write_text(json.dumps({"files": [{"path": "a/one.txt", "id": "x/one.txt"}]}))
+    target = runner.manifest_corpus_copy(manifest, shared, tmp_path / "corpus")
+    assert (target / "x" / "one.txt").read_text() == "Title\n\nBody one."
+    (shared / "a" / "one.txt").unlink()
+    with pytest.raises(runner.CorpusAbsent):
+        runner.manifest_corpus_copy(manifest, shared, tmp_path / "corpus")
+    cases = load_cases(SEED)
+    tune = [c for c in cases if runner.in_split(c, "tune")]
+    test = [c for c in cases if runner.in_split(c, "test")]
+    assert tune and test and len(tune) + len(test) == len(cases)
+    assert all(row.split == "tune" for c in tune for row in c.rows[:1])
+
+
+def test_a_class_gate_fails_naming_that_class_only():
+    from evals.gates import flatten
+    from evals.metrics import breakdown
+
+    def result(qid, cls, expect, ok):
+        return {"id": qid, "question_class": cls, "answer_type": "", "expect_abstain": expect, "abstained": expect and ok,
+                "abstain_ok": expect and ok, "passed": ok, "scores": {"citation_valid": 1.0} |
+                ({} if expect else {"correct": float(ok)})}
+
+    results = [result("n1", "near_miss", True, False), result("n2", "near_miss", True, True),
+               result("f1", "factual", False, False), result("f2", "factual", False, True)]
+    means = flatten(breakdown(results))
+    assert means["near_miss/abstention_recall"] == 0.5 and means["factual/correct"] == 0.5
+    gates = {"datasets": {"demo": {"min": {"near_miss/abstention_recall": 0.9, "factual/correct": 0.4}}}}
+    failures = check("demo", means, results, gates)
+    assert [(f.metric, f.questions) for f in failures] == [("near_miss/abstention_recall", ["n1"])]
+
+
+def test_short_answer_match_is_squad_style():
+    from evals.metrics import short_match
+
+    assert short_match(["\u00a375m"], "\u00a375m") == (1.0, 1.0)
+    assert short_match(["The Australian"], "Australian") == (1.0, 1.0)  # articles are dropped
+    exact, f1 = short_match(["nearly 160,000"], "160,000")
+    assert exact == 0.0 and 0 < f1 < 1
+    assert short_match(["two"], "") == (0.0, 0.0)
