@@ -31,7 +31,7 @@ FIELDS = {
     "url": ("url", "link"),
     "text": ("text", "body", "content", "article", "description"),
 }
-KEY_FIELDS = ("id", "guid", "url")
+KEY_FIELDS = ("id", "guid", *FIELDS["url"])  # else the position
 LIST_KEYS = ("articles", "items", "data")  # {"articles": [...]} and the like, in a .json file
 MAX_KEY = 200
 MAX_LISTED = 5  # skipped records named one by one in the note; the rest are counted
