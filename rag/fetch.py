@@ -30,7 +30,6 @@ from typing import Iterable
 import httpx
 
 from .readers import BadFile
-from .readers.feeds import entry_text, parse, read_feed
 
 WEB_FOLDER = "web"
 MAX_REDIRECTS = 5
@@ -86,6 +85,8 @@ def fetched_url(text: str) -> str:
 
 def summary_only_links(feed_file: Path, max_items: int) -> list[str]:
     """Links of the feed's items that carry only a summary (their page holds the article), in feed order."""
+    from .readers.feeds import entry_text, parse  # on first need: feedparser costs 0.1 s to import, and the
+    # HTML reader imports this module for `fetched_url`
     links = []
     for entry in parse(feed_file.read_bytes()).entries:
         link = entry.get("link", "")
@@ -153,6 +154,8 @@ def _download(client, url, web, max_bytes, deadline, feed):
     except httpx.HTTPError as err:
         raise FetchError(f"{type(err).__name__}: {err}") from None
     if feed:
+        from .readers.feeds import read_feed
+
         try:
             read_feed(bytes(body), "feed.rss")
         except BadFile as bad:
