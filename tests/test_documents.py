@@ -199,6 +199,31 @@ def test_docx_title_falls_back_to_the_first_heading(tmp_path):
     assert (article.title, article.author) == ("Night ferries return to Port Arlen", "")
 
 
+def test_content_controls_and_outline_levels(tmp_path):
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    path = make_docx(tmp_path / "ferries.docx")
+    document = docx.Document(path)
+    document.paragraphs[0].style = document.styles["Normal"]  # no longer a heading
+    timetable = document.paragraphs[2]  # a heading by its outline level only, as some editors write them
+    timetable.style = document.styles["Normal"]
+    level = OxmlElement("w:outlineLvl")
+    level.set(qn("w:val"), "1")
+    timetable._p.get_or_add_pPr().append(level)
+    sdt, content = OxmlElement("w:sdt"), OxmlElement("w:sdtContent")  # wrap the second paragraph in a
+    second = document.paragraphs[1]._p  # content control, as forms and templates do
+    second.addprevious(sdt)
+    sdt.append(content)
+    content.append(second)
+    document.save(path)
+    [article], _ = read_file(path, "ferries.docx", MB)
+    assert article.title == "Timetable"
+    assert article.text.split("\n")[:2] == ["Night ferries return to Port Arlen",
+                                            "The night ferry to the Mallow islands runs again from 3 May, the "
+                                            "harbour office said."]
+
+
 def _zip(entries: dict[str, bytes], level: int = 9) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
@@ -216,8 +241,8 @@ def test_corrupt_docx_and_zip_bomb_are_skipped_before_parsing(tmp_path, monkeypa
     (corpus / "other.docx").write_bytes(_zip({"hello.txt": b"not word"}))
     bomb = _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b" " * 50_000_000})
     (corpus / "bomb.docx").write_bytes(bomb)
-    opened, real_document = [], docx.Document
-    monkeypatch.setattr(docx_reader.docx, "Document", lambda *a: opened.append(a) or real_document(*a))
+    parsed, real_parse = [], docx_reader.parse_xml
+    monkeypatch.setattr(docx_reader, "parse_xml", lambda xml: parsed.append(len(xml)) or real_parse(xml))
     result = scan(corpus, MB)
     reasons = dict(result.skipped)
     assert reasons["truncated.docx"].startswith("corrupt DOCX (not a readable zip archive")
@@ -225,7 +250,7 @@ def test_corrupt_docx_and_zip_bomb_are_skipped_before_parsing(tmp_path, monkeypa
     assert reasons["other.docx"] == "not a Word document (the archive has no word/document.xml)"
     assert reasons["bomb.docx"].startswith("refused: it would decompress to") and "zip bomb" in reasons["bomb.docx"]
     assert [a.id for a in result.articles] == ["good.docx"]
-    assert len(opened) == 1  # only the good file reached python-docx
+    assert len(parsed) == 2  # only the good file's document and properties parts were parsed
     monkeypatch.setattr(docx_reader, "MAX_UNCOMPRESSED", 10_000)
     with pytest.raises(BadFile, match=r"^refused: it would decompress to .* MB \(limit 0 MB\)"):
         docx_reader.read_docx(good, "good.docx")
