@@ -3,7 +3,6 @@ URL, conditional re-fetches, summary-only feeds, and every way a URL can fail (r
 or trickling server, declared and actual sizes above the limit, a gzip bomb, schemes other than http)."""
 from __future__ import annotations
 
-import gzip
 import http.server
 import json
 import subprocess
