@@ -80,7 +80,7 @@ def fetch(corpus_dir: Path | str, pages: Iterable[str] = (), feeds: Iterable[str
 def fetched_url(text: str) -> str:
     """The URL a stored page was fetched from ("" for a file that was not fetched)."""
     match = _HEADER.match(text[:4000])
-    return match.group(1) if match else ""
+    return match.group(1).replace("-%2D", "--") if match else ""  # see _header
 
 
 def summary_only_links(feed_file: Path, max_items: int) -> list[str]:
@@ -210,7 +210,9 @@ def _safe(text: str) -> str:
 
 def _header(url: str, validators: dict[str, str]) -> bytes:
     when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    parts = [f"fetched from {url.replace('--', '-%2D')} at {when}"]  # "--" may not appear in a comment
+    # "--" may not appear inside an XML comment (a feed would no longer parse strictly): written "-%2D",
+    # read back by fetched_url ("xn--" hosts have it; in a path it is the same URL either way)
+    parts = [f"fetched from {url.replace('--', '-%2D')} at {when}"]
     parts += [f"{k}: {v}" for k, v in validators.items() if v and "--" not in v and ">" not in v and "|" not in v]
     return f"<!-- {' | '.join(parts)} -->\n".encode("ascii", "replace")
 

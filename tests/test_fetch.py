@@ -202,6 +202,20 @@ def test_failures_have_clear_reasons_and_store_nothing(server, corpus, path, rea
     assert stored_files(corpus) == []
 
 
+def test_fetched_url_round_trips_urls_that_contain_double_hyphens(tmp_path):
+    from rag.fetch import _write
+
+    url = "https://xn--bcher-kva.example/a--b?q=%C3%A4"
+    page, feed_file = tmp_path / "p.html", tmp_path / "f.rss"
+    _write(page, b"<html><body><p>x</p></body></html>", url, {})
+    _write(feed_file, b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>a</title>'
+                      b"<description>b</description></item></channel></rss>", url, {})
+    assert fetched_url(page.read_text()) == fetched_url(feed_file.read_text()) == url
+    assert "--" not in feed_file.read_text().split("<!--", 1)[1].split("-->", 1)[0]
+    from rag.readers.feeds import read_feed
+    assert read_feed(feed_file.read_bytes(), "f.rss")[0].note == ""  # still well-formed XML
+
+
 def test_five_redirects_are_followed(server, corpus):
     base, _ = server
     [result] = fetch(corpus, [f"{base}/hops/5"], max_bytes=MB)
