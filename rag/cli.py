@@ -32,19 +32,40 @@ def cmd_ingest(args) -> int:
     from .assistant import CorpusMissing
     from .index import IndexDamaged, StoreUnavailable
 
+    fetched = []
     try:
         if args.rebuild:
             _remove_index(Settings(**({"index_dir": args.index} if args.index else {})))
         assistant = _assistant(args)
+        if args.url or args.feed:
+            fetched = _fetch(assistant.settings, args)
         report = assistant.ingest(progress=not args.json and sys.stderr.isatty())
     except (CorpusMissing, StoreUnavailable, IndexDamaged, OSError) as err:  # OSError: e.g. disk full
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
+    if args.json:
+        print(json.dumps(report.to_dict() | ({"fetched": [f.to_dict() for f in fetched]} if fetched else {}),
+                         indent=2))
+    else:
+        print(report.summary())
     if report.articles_read == 0:
         print("error: no article could be read from the corpus folder", file=sys.stderr)
         return 1
-    return 0
+    return 1 if any(f.status == "error" for f in fetched) else 0
+
+
+def _fetch(settings, args) -> list:
+    """Fetch --url/--feed into <corpus>/web/ (the corpus folder must exist), one line per URL on stderr."""
+    from .assistant import CorpusMissing
+    from .fetch import fetch
+
+    if not settings.corpus_dir.is_dir():
+        raise CorpusMissing(f"corpus folder not found: {settings.corpus_dir}")
+    results = fetch(settings.corpus_dir, args.url or (), args.feed or (), max_items=args.max_items,
+                    max_bytes=int(settings.max_file_mb * 1_000_000))
+    for result in results:
+        print(f"fetch: {result}", file=sys.stderr)
+    return results
 
 
 def _remove_index(settings: Settings) -> None:
@@ -152,6 +173,11 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
     ingest.add_argument("--rebuild", action="store_true",
                         help="delete the embedded index first and index everything again (a damaged index)")
+    ingest.add_argument("--url", action="append", help="fetch this web page into <corpus>/web/ first "
+                        "(repeatable); exit code 1 if a URL cannot be fetched")
+    ingest.add_argument("--feed", action="append", help="fetch this RSS/Atom feed into <corpus>/web/ first "
+                        "(repeatable), and the pages of items that carry only a summary")
+    ingest.add_argument("--max-items", type=int, default=50, help="item pages fetched per feed (default 50)")
     ingest.set_defaults(func=cmd_ingest)
     ask = sub.add_parser("ask", help="answer a question (or one per stdin line)")
     ask.add_argument("question", nargs="?", help="the question; omit to read one per line from stdin")

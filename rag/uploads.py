@@ -30,9 +30,11 @@ class UploadResult:
     name: str  # the name the user's file had (as given; for display only)
     ok: bool
     reason: str = ""  # why it was refused
-    saved_as: str = ""  # article id (path relative to the corpus folder) when accepted
-    title: str = ""
-    note: str = ""  # e.g. an encoding fallback
+    saved_as: str = ""  # path relative to the corpus folder when accepted (the article id, or the prefix
+    # of its articles' ids "<path>#<key>" for a file holding many: JSON lines, CSV, a feed)
+    title: str = ""  # the first article's title, "(+N more)" when the file holds N more
+    note: str = ""  # e.g. an encoding fallback, records skipped
+    articles: int = 0  # how many articles the file holds
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,31 +51,31 @@ def safe_name(name: str) -> str:
     return f"{stem.rstrip(' ._')[:_MAX_STEM]}.{suffix.lower()}" if stem.strip(" ._") else ""
 
 
-def check(source: Path, name: str, settings: "Settings") -> tuple[bytes, "Article | None", str, str]:
-    """(data, article, note, reason): reason is '' when the file can be added. The file is read as
+def check(source: Path, name: str, settings: "Settings") -> tuple[bytes, "list[Article]", str, str]:
+    """(data, articles, note, reason): reason is '' when the file can be added. The file is read as
     the corpus would read it under `name` (its suffix picks the reader). Never raises for bad input."""
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         allowed = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        return b"", None, "", f"unsupported file type {suffix or '(none)'!r}; use one of {allowed}"
+        return b"", [], "", f"unsupported file type {suffix or '(none)'!r}; use one of {allowed}"
     limit = int(settings.upload_max_mb * 1_000_000)
     try:
         if source.stat().st_size > limit:
-            return b"", None, "", f"too large ({source.stat().st_size / 1e6:.1f} MB > limit " \
-                                  f"{settings.upload_max_mb:g} MB)"
+            return b"", [], "", f"too large ({source.stat().st_size / 1e6:.1f} MB > limit " \
+                                f"{settings.upload_max_mb:g} MB)"
         data = source.read_bytes()
     except OSError as err:
-        return b"", None, "", f"unreadable ({err.strerror or err})"
+        return b"", [], "", f"unreadable ({err.strerror or err})"
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return b"", None, "", "UTF-16 text is not supported; save the file as UTF-8"
+        return b"", [], "", "UTF-16 text is not supported; save the file as UTF-8"
     with tempfile.TemporaryDirectory() as folder:
         probe = Path(folder) / name
         probe.write_bytes(data)
         try:
             articles, notes = read_file(probe, name, limit)  # decode(): binary and encoding checks
         except BadFile as bad:
-            return b"", None, "", str(bad)
-    return data, articles[0], "; ".join(notes), ""
+            return b"", [], "", str(bad)
+    return data, articles, "; ".join(notes), ""
 
 
 def save(files: Iterable[tuple[Path | str, str]], settings: "Settings",
@@ -95,17 +97,23 @@ def save(files: Iterable[tuple[Path | str, str]], settings: "Settings",
         if not name:
             results.append(UploadResult(original, False, "the file name is empty once made safe"))
             continue
-        data, article, note, reason = check(source, name, settings)
-        if article is not None and article.content_hash in known:
-            reason = f"same text as {known[article.content_hash]}, already in the index"
+        data, articles, note, reason = check(source, name, settings)
+        if articles and all(a.content_hash in known for a in articles):
+            reason = f"same text as {known[articles[0].content_hash]}, already in the index"
+            if len(articles) > 1:
+                reason = f"all {len(articles)} articles are already in the index (the first: " \
+                         f"{known[articles[0].content_hash]})"
         if reason:
             results.append(UploadResult(original, False, reason))
             continue
         folder.mkdir(parents=True, exist_ok=True)
         target = _write_new(folder, name, data)
         saved_as = f"{UPLOAD_FOLDER}/{target.name}"
-        known[article.content_hash] = saved_as
-        results.append(UploadResult(original, True, saved_as=saved_as, title=article.title, note=note))
+        for article in articles:
+            known.setdefault(article.content_hash, saved_as + article.id[len(name):])  # "<name>#<key>"
+        title = articles[0].title + (f" (+{len(articles) - 1} more)" if len(articles) > 1 else "")
+        results.append(UploadResult(original, True, saved_as=saved_as, title=title, note=note,
+                                    articles=len(articles)))
     return results
 
 
@@ -136,10 +144,17 @@ def add(assistant: "Assistant", files: Iterable[tuple[Path | str, str]],
     step(0.3, f"indexing {len(accepted)} file(s)")
     report = assistant.ingest()
     skipped = dict(report.skipped)
+    indexed = {aid.partition("#")[0] for aid in report.added + report.updated + report.unchanged}
     for result in accepted:
-        if result.saved_as in skipped:
+        reason = skipped.get(result.saved_as)
+        if reason is None and result.saved_as not in indexed:  # a many-article file whose every article
+            # was refused (e.g. all duplicates): its articles' reasons, the first one named
+            reasons = [why for aid, why in report.skipped if aid.startswith(f"{result.saved_as}#")]
+            reason = f"none of its articles was indexed ({reasons[0]}{', ...' if len(reasons) > 1 else ''})" \
+                if reasons else "none of its articles was indexed"
+        if reason is not None:
             (Path(assistant.settings.corpus_dir) / result.saved_as).unlink(missing_ok=True)
-            result.ok, result.reason, result.saved_as = False, skipped[result.saved_as], ""
+            result.ok, result.reason, result.saved_as = False, reason, ""
     step(1.0, "done")
     return results, report
 

@@ -1,6 +1,7 @@
 """rag.uploads: what a page upload may write, where, and what it refuses (with the reason)."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def test_hidden_name_is_made_visible(settings, incoming):
     assert results[0].title == "Harbour lights"
 
 
-@pytest.mark.parametrize("name", ["notes.pdf", "run.exe", "README", "archive.md.zip"])
+@pytest.mark.parametrize("name", ["notes.xlsx", "run.exe", "README", "archive.md.zip"])
 def test_wrong_type_is_refused(settings, incoming, name):
     [result] = uploads.save([(incoming(FACT), name)], settings)
     assert not result.ok and "unsupported file type" in result.reason
@@ -154,3 +155,63 @@ def test_add_makes_the_upload_askable_at_once(tmp_path, seed_corpus, incoming):
     assert again[0].reason == f"same text as {seed.name}, already in the index"
     assert again[1].reason == "same text as uploads/harbour.md, already in the index"
     assert sorted(p.name for p in (corpus / "uploads").iterdir()) == ["harbour.md"]
+
+
+# ---------------------------------------------------------------- formats beyond text (PDF, DOCX, many-article files)
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def test_pdf_and_docx_uploads_are_checked_like_the_corpus(settings, incoming, tmp_path):
+    import docx
+
+    settings.upload_max_mb, settings.upload_max_files = 1, 5
+    document = docx.Document()
+    document.add_heading("Pier opens", level=1)
+    document.add_paragraph("The new pier opened on a windy morning.")
+    document.save(tmp_path / "pier.docx")
+    results = uploads.save([(FIXTURES / "harbour-report.pdf", "report.pdf"),
+                            (FIXTURES / "password.pdf", "locked.pdf"),
+                            (FIXTURES / "scanned.pdf", "scan.pdf"),
+                            (tmp_path / "pier.docx", "pier.docx"),
+                            (incoming(b"PK\x03\x04 not really a zip"), "broken.docx")], settings)
+    assert [(r.ok, r.title or r.reason) for r in results] == [
+        (True, "Port Arlen harbour report"),
+        (False, "encrypted PDF: it needs a password (save an unprotected copy to index it)"),
+        (False, "no text layer (scanned image?)"),
+        (True, "Pier opens"),
+        (False, "corrupt DOCX (not a readable zip archive: File is not a zip file)")]
+    assert saved_files(settings) == ["uploads/pier.docx", "uploads/report.pdf"]
+
+
+def test_a_jsonl_upload_of_200_records_is_reported_as_one_file(settings, incoming):
+    settings.upload_max_mb = 1
+    lines = "".join(json.dumps({"id": f"n{i}", "title": f"Harbour note {i}", "text": f"Berth {i} was painted."}) + "\n"
+                    for i in range(200))
+    [result] = uploads.save([(incoming(lines + "{oops\n"), "notes.jsonl")], settings)
+    assert (result.ok, result.saved_as, result.articles) == (True, "uploads/notes.jsonl", 200)
+    assert result.title == "Harbour note 0 (+199 more)"
+    assert result.note == "1 record(s) skipped (line 201: not valid JSON: Expecting property name enclosed in " \
+                          "double quotes at column 2)"
+    [again] = uploads.save([(incoming(lines), "copy.jsonl")], settings, known={})
+    assert again.ok  # nothing indexed yet to compare with
+    [bad] = uploads.save([(incoming("Ticker,Close\nARL,12.5\n"), "prices.csv")], settings)
+    assert not bad.ok and bad.reason.startswith("no text column")
+
+
+def test_add_refuses_a_many_article_file_whose_articles_are_all_indexed(tmp_path, incoming):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    assistant = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", answer_mode="extractive",
+                          openai_api_key=None, openai_base_url=None, chroma_host=None, upload_max_mb=1)
+    lines = "".join(json.dumps({"id": f"n{i}", "text": f"Berth {i} of Port Arlen was painted green."}) + "\n"
+                    for i in range(3))
+    [first], report = uploads.add(assistant, [(incoming(lines), "berths.jsonl")])
+    assert first.ok and first.articles == 3 and len(report.added) == 3
+    [second], report = uploads.add(assistant, [(incoming(lines), "berths.jsonl")])
+    assert not second.ok and second.reason == "all 3 articles are already in the index (the first: " \
+                                              "uploads/berths.jsonl#n0)"
+    others = lines.replace("Berth", "Quay")  # a file dropped into the corpus, not yet indexed, and the
+    (corpus / "quays.jsonl").write_text(others)  # same records uploaded: the corpus copy wins at ingest
+    [third], report = uploads.add(assistant, [(incoming(others), "quays.jsonl")])
+    assert not third.ok and third.reason == "none of its articles was indexed (duplicate of quays.jsonl#n0, ...)"
+    assert sorted(p.name for p in (corpus / "uploads").iterdir()) == ["berths.jsonl"]

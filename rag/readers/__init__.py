@@ -8,6 +8,7 @@ and turns Records into Articles (ids, content hashes).
 from __future__ import annotations
 
 import hashlib
+import importlib
 from typing import Callable
 
 from ..types import Article
@@ -17,12 +18,33 @@ from . import html, text
 
 Reader = Callable[[bytes, str], list[Record]]  # (raw bytes, file name) -> records
 
+
+def _lazy(module: str, function: str) -> Reader:
+    """A reader whose module (and its library: pypdf, python-docx, feedparser) is imported on first use:
+    together they cost about 0.4 s of start-up (more on a busy machine) that a corpus without such files,
+    and every `ask`, would pay for nothing."""
+    def read(raw: bytes, name: str) -> list[Record]:
+        return getattr(importlib.import_module(f"{__name__}.{module}"), function)(raw, name)
+
+    read.__qualname__ = f"{module}.{function}"
+    return read
+
+
 READERS: dict[str, Reader] = {
     ".txt": text.read_plain,
     ".md": text.read_markdown,
     ".markdown": text.read_markdown,
     ".html": html.read_html,
     ".htm": html.read_html,
+    ".pdf": _lazy("pdf", "read_pdf"),
+    ".docx": _lazy("docx", "read_docx"),
+    ".jsonl": _lazy("records", "read_jsonl"),
+    ".ndjson": _lazy("records", "read_jsonl"),
+    ".json": _lazy("records", "read_json"),
+    ".csv": _lazy("records", "read_csv"),
+    ".rss": _lazy("feeds", "read_feed"),
+    ".atom": _lazy("feeds", "read_feed"),
+    ".xml": _lazy("feeds", "read_feed"),
 }
 SUPPORTED_SUFFIXES = frozenset(READERS)
 
