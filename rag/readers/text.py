@@ -1,15 +1,12 @@
-"""Plain text and Markdown (with optional YAML front matter: title, author, date, source)."""
+"""Plain text and Markdown (with optional YAML front matter: title, author, date, source; see
+`frontmatter.py` for how hostile front matter is refused)."""
 from __future__ import annotations
 
-import datetime as dt
-import re
-
-import yaml
-
 from .common import BadFile, Record, decode
+from .dates import iso_date
+from .frontmatter import read_front_matter
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n", re.S)
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+__all__ = ["first_line", "iso_date", "read_markdown", "read_plain"]
 
 
 def read_plain(raw: bytes, name: str) -> list[Record]:
@@ -22,35 +19,16 @@ def read_plain(raw: bytes, name: str) -> list[Record]:
 
 def read_markdown(raw: bytes, name: str) -> list[Record]:
     text, note = decode(raw)
-    meta, body, fm_note = _parse_front_matter(text)
-    body = body.strip()
+    meta, body_start, fm_note = read_front_matter(text)
+    body = text[body_start:].strip()
     if not body:
         raise BadFile("no text")
-    return [Record(title=str(meta.get("title") or first_line(body)), text=body, date=iso_date(meta.get("date")),
-                   author=str(meta.get("author") or ""), source=str(meta.get("source") or ""),
+    return [Record(title=meta.get("title") or first_line(body), text=body, date=meta.get("date", ""),
+                   author=meta.get("author", ""), source=meta.get("source", ""),
                    note="; ".join(n for n in (note, fm_note) if n))]
 
 
-def _parse_front_matter(text: str) -> tuple[dict, str, str]:
-    match = _FRONT_MATTER.match(text)
-    if not match:
-        return {}, text, ""
-    try:
-        meta = yaml.safe_load(match.group(1))
-    except yaml.YAMLError:
-        return {}, text[match.end():], "front matter is not valid YAML; ignored"
-    if not isinstance(meta, dict):
-        return {}, text[match.end():], "front matter is not a mapping; ignored"
-    return meta, text[match.end():], ""
-
-
 def first_line(body: str) -> str:
-    line = next((ln for ln in body.splitlines() if ln.strip()), "")
+    """The first line with a letter or digit in it (a Markdown rule `---` is no title), `#` removed."""
+    line = next((ln for ln in body.splitlines() if any(ch.isalnum() for ch in ln)), "")
     return line.strip().lstrip("#").strip() or "(untitled)"
-
-
-def iso_date(value: object) -> str:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()[:10]
-    match = _ISO_DATE.search(str(value or ""))
-    return match.group(0) if match else ""
