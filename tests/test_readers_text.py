@@ -142,3 +142,146 @@ def test_cli_ingest_skips_bomb_and_typo(tmp_path):
     reasons = dict(report["skipped"])
     assert report["added"] == ["good.md"]
     assert "aliases" in reasons["bomb.md"] and "2023-02-30" in reasons["typo.md"]
+
+
+# ---------------------------------------------------------------- header lines (issue #12)
+SEEDS = ROOT.parent / "shared" / "seeds"
+BBC = ROOT.parent / "shared" / "datasets" / "bbc-news"
+
+
+def read_txt(text: str):
+    [record] = read_plain(text.encode(), "a.txt")
+    return record
+
+
+def seed(name_start: str) -> bytes:
+    if not SEEDS.is_dir():
+        pytest.skip("../shared/seeds is not present")
+    [path] = SEEDS.glob(f"{name_start}_*.txt")
+    return path.read_bytes()
+
+
+def test_seed_with_header_line_gets_date_author_source_and_a_lede_title():
+    [record] = read_plain(seed("000"), "000.txt")
+    assert (record.date, record.author, record.source) == ("2023-04-12", "Savannah Fortis", "CoinTelegraph.com")
+    # no headline: the title is the lede's first sentence, cut at a word boundary
+    assert record.title.startswith("According to anonymous sources close to the company, Musk purchased")
+    assert record.title.endswith("\u2026") and len(record.title) <= 101
+    assert "date" not in record.title.lower() and "Authored" not in record.title
+    assert record.text.startswith("date 2023-04-12 Authored by Savannah Fortis")  # header kept in the text
+
+
+def test_seed_with_headline_keeps_it_as_title():
+    [record] = read_plain(seed("001"), "001.txt")
+    assert record.title == record.text.splitlines()[0]
+    assert record.title.startswith("For a significant project involving generative AI")
+    assert (record.date, record.author, record.source) == ("", "", "")
+
+
+def test_every_bbc_headline_stays_the_title_and_no_header_is_invented():
+    if not BBC.is_dir():
+        pytest.skip("../shared/datasets/bbc-news is not present")
+    result = scan(BBC, MB)
+    assert len(result.articles) > 2000
+    for article in result.articles:
+        first = (BBC / article.id).read_bytes().decode("cp1252" if article.id == "sport/199.txt" else "utf-8")
+        assert article.title == " ".join(first.strip().splitlines()[0].split()), article.id
+        assert (article.date, article.author, article.source, article.url) == ("", "", "", ""), article.id
+
+
+HEADERS = [  # (text, title, date, author, source)
+    ("date 2023-04-12 Authored by Ann Lee via Example.com,\n\nOne lede sentence here. Another one.",
+     "One lede sentence here.", "2023-04-12", "Ann Lee", "Example.com"),
+    ("Markets slide\nPublished: 12 April 2023\n\nBody.", "Markets slide", "2023-04-12", "", ""),
+    ("Markets slide\nPublished 12 April 2023, 10:32 BST\n\nBody.", "Markets slide", "2023-04-12", "", ""),
+    ("Markets slide\nUpdated: 13 April 2023\n\nBody.", "Markets slide", "2023-04-13", "", ""),
+    ("Markets slide\nPublished: 12 April 2023 | Updated: 13 April 2023\n\nBody.",
+     "Markets slide", "2023-04-12", "", ""),
+    ("Markets slide\nUpdated: 3 hours ago\n\nBody.", "Markets slide", "", "", ""),
+    ("Posted on April 12, 2023 by Jane Doe\nMarkets slide\n\nBody.", "Markets slide", "2023-04-12", "Jane Doe", ""),
+    ("Markets slide\nBy Jane Doe\n\nBody.", "Markets slide", "", "Jane Doe", ""),
+    ("Markets slide\nBy Jane Doe, Reuters\n\nBody.", "Markets slide", "", "Jane Doe", "Reuters"),
+    ("Markets slide\nBy Jane Doe, John Roe and Ann Poe\n\nBody.", "Markets slide", "", "Jane Doe, John Roe and Ann Poe",
+     ""),
+    ("Markets slide\nBy Jane Doe, Technology correspondent\n\nBody.", "Markets slide", "", "Jane Doe", ""),
+    ("Markets slide\nBy Jane Doe\nTechnology correspondent\n\nBody.", "Markets slide", "", "Jane Doe", ""),
+    ("Markets slide\nBY JANE DOE for the BBC\n\nBody.", "Markets slide", "", "JANE DOE", "BBC"),
+    ("Markets slide\nBy Jane Doe | The Daily Post | 5 min read\n\nBody.", "Markets slide", "", "Jane Doe",
+     "The Daily Post"),
+    ("Markets slide\nBy Seán Ó Briain and Zoë van der Berg\n\nBody.", "Markets slide", "",
+     "Seán Ó Briain and Zoë van der Berg", ""),
+    ("Markets slide\nSource: Reuters\n\nBody.", "Markets slide", "", "", "Reuters"),
+    ("Markets slide\nAuthor: Jane Doe\nDate: April 12, 2023\n\nBody.", "Markets slide", "2023-04-12", "Jane Doe", ""),
+    ("Title: Exported article\nDate: 2023-04-12\nURL: https://example.com/x\n\nBody.",
+     "Exported article", "2023-04-12", "", ""),
+    ("Wednesday 12 April 2023\nMarkets slide\n\nBody.", "Markets slide", "2023-04-12", "", ""),
+    ("Markets slide\n\nLONDON (Reuters) - Shares fell on Monday.", "Markets slide", "", "", "Reuters"),
+    ("Markets slide\n\nWASHINGTON, April 12 (AP) \u2014 The Fed spoke.", "Markets slide", "", "", "AP"),
+    ("NEW YORK (Reuters) - Shares fell on Monday, traders said. Bonds rose.\n\nMore.",
+     "Shares fell on Monday, traders said.", "", "", "Reuters"),
+    ("(CNN) \u2014 A storm hit the coast on Monday.\n\nMore.", "A storm hit the coast on Monday.", "", "", "CNN"),
+]
+
+
+@pytest.mark.parametrize("text, title, date, author, source", HEADERS)
+def test_header_lines_become_metadata_never_the_title(text, title, date, author, source):
+    record = read_txt(text)
+    assert (record.title, record.date, record.author, record.source) == (title, date, author, source)
+    assert record.text == text  # nothing is removed from the article's words
+
+
+def test_markdown_headers_with_emphasis_and_heading():
+    [record] = read_markdown(b"# A markdown headline\n\n*By Jane Doe*\n\n**Published:** 12 April 2023\n\nBody.", "a.md")
+    assert (record.title, record.author, record.date) == ("A markdown headline", "Jane Doe", "2023-04-12")
+
+
+def test_front_matter_wins_over_header_lines_and_headers_fill_the_rest():
+    [record] = read_markdown(markdown("title: From front matter\ndate: 2023-01-01",
+                                      "Body headline\nBy Jane Doe\n12 April 2023\n\nBody."), "a.md")
+    assert (record.title, record.date, record.author) == ("From front matter", "2023-01-01", "Jane Doe")
+
+
+NOT_HEADERS = [  # first lines that are article text, never metadata
+    "By the end of 2005, the firm had sold 3 million units.",
+    "By Monday, prices had risen.",
+    "By April, Twitter had bought the chips.",
+    "By Elon Musk's standards, the purchase is small.",
+    "Source code is on GitHub, the company said.",
+    "Date night is back in fashion.",
+    "Published by Penguin in 1990, the novel sold well.",
+    "By-election date set",
+    "Newspaper names new editor",
+]
+
+
+@pytest.mark.parametrize("first", NOT_HEADERS)
+def test_sentences_that_look_like_headers_are_not_headers(first):
+    record = read_txt(first + "\n\nThe body of the article follows here.")
+    assert record.title == first
+    assert (record.date, record.author, record.source) == ("", "", "")
+
+
+def test_a_long_first_paragraph_is_a_lede_not_a_headline():
+    lede = ("The harbour authority said on Tuesday that it had bought twelve new cranes for the container "
+            "terminal, at a cost of about 40 million euros")
+    record = read_txt(lede + ". A second sentence.\n\nMore.")
+    assert record.title.endswith("\u2026") and len(record.title) <= 101
+    assert lede.startswith(record.title[:-1]) and not record.title[:-1].endswith(" ")
+
+
+def test_multi_sentence_first_line_is_a_lede():
+    record = read_txt("Shares fell. Bonds rose on Tuesday.\n\nMore text.")
+    assert record.title == "Shares fell."
+
+
+def test_impossible_header_date_is_not_used():
+    record = read_txt("Markets slide\nPublished: 2023-02-30\n\nBody.")
+    assert (record.title, record.date) == ("Markets slide", "")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("line", ["By " + "Aaaa " * 60 + "x", "By " + "Aa, " * 80 + "x",
+                                  "Published: " + "1" * 300, "(" + "A" * 5000 + ") - x", "A" * 1_000_000])
+def test_hostile_header_lines_end_quickly(line):
+    record = read_txt(line + "\n\nBody.")
+    assert record.title

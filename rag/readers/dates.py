@@ -17,8 +17,8 @@ _MONTHS = {name: number for number, names in enumerate((
 _MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?" \
          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 _WEEKDAY = r"(?:(?:mon|tue|tues|wed|wednes|thu|thur|thurs|fri|sat|satur|sun)(?:day)?\.?,?\s+)?"
-_CLOCK = r"\d{1,2}[:.]\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?(?:\s*(?:[A-Z]{2,5}|UTC|GMT)(?:[+-]\d{1,2}(?::?\d{2})?)?)?"
-_TIME = rf"(?:(?:,|\s+at|\s*[|·\u2022-])?\s*{_CLOCK})?"
+CLOCK = r"\d{1,2}[:.]\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?(?:\s*(?-i:[A-Z]{2,5})(?:[+-]\d{1,2}(?::?\d{2})?)?)?"
+_TIME = rf"(?:(?:,|\s+at|\s*[|·\u2022-])?\s*{CLOCK})?"
 _DAY = r"(?:[0-2]?\d|3[01])(?:st|nd|rd|th)?"
 DATE = re.compile(
     rf"{_WEEKDAY}(?:"
