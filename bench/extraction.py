@@ -14,9 +14,15 @@ articles (headline, paragraphs; nothing of them is committed), a made-up author,
 Options are chosen on the pages that `evals.splits.split_of(page name)` puts in "tune" (rule stated
 before looking: every variant that reaches body kept >= 0.95 and boilerplate kept <= 0.05 on tune
 qualifies; the best metadata accuracy wins, then the higher body kept, then the lower time); both
-halves are reported. Reading time: `rag.corpus.read_file` on each of 2,225 BBC files as .txt, and on the
-same articles rendered as pages (layouts in turn), compared with ingest time per article from
-docs/benchmarks.json.
+halves are reported. The halves share their layouts (the split is by page), so "test" checks new
+articles, not new layouts; and the pruning in rag/readers/boilerplate.py was written while looking at
+what leaked on these layouts. The honest check of generalisation is the two layouts marked "unseen"
+(magazine, local TV), written after the options and the pruning were fixed and never used to change
+either. Time per page: CPU time of the first read of 64 further pages, each variant in a fresh process
+of its own (trafilatura and htmldate cache what they parse, so a second read of a page costs a fraction
+of the first), 2 rounds taken in turns. Reading time:
+`rag.corpus.read_file` on each of 2,225 BBC files as .txt, and on the same articles rendered as pages
+(layouts in turn), against ingest time per article from docs/benchmarks.json.
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ import html
 import json
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,6 +68,8 @@ VARIANTS = [
                                    "fast": True}),
     ("pruned, no comments, no rescue", {"prune_boilerplate": True, "with_metadata": True, "include_comments": False,
                                         "min_extracted_size": 0}),
+    ("pruned, no comments, extensive dates", {"prune_boilerplate": True, "with_metadata": True,
+                                              "include_comments": False, "extensive_dates": True}),
 ]
 
 _HEADER = re.compile(r"<!--\s*layout:\s*(?P<name>\w+)\s*\|\s*source:\s*(?P<source>[^|]*)\|\s*url:\s*(?P<url>yes|no)"
@@ -165,20 +174,43 @@ def render(layout: Layout, index: int, article: tuple[str, str, list[str]]) -> P
                 [s for s in layout.snippets if norm(s) not in body], expected)
 
 
-def build_pages(bbc: Path, unseen: bool = False) -> list[Page]:
+def build_pages(bbc: Path, unseen: bool = False, shift: float = 0.0) -> list[Page]:
     """PER_LAYOUT pages per layout, each with its own article, spread evenly over the BBC folders.
-    The unseen layouts get other articles (half a step further on)."""
+    The unseen layouts get other articles (half a step further on); `shift` (0..1) picks yet others."""
     layouts = [layout for layout in load_layouts() if layout.unseen == unseen]
     articles = [a for a in bbc_articles(bbc) if len(a[2]) >= 5 and len(body_sentences(a[2])) >= 8]
     count = PER_LAYOUT * len(layouts)
-    chosen = [articles[int((i + 0.5 * unseen) * len(articles) / count)] for i in range(count)]
+    start = 0.5 if unseen else shift
+    chosen = [articles[int((i + start) * len(articles) / count)] for i in range(count)]
     return [render(layouts[i % len(layouts)], i, article) for i, article in enumerate(chosen)]
 
 
-def ms_per_page(pages: list[Page], options: dict | None, repeats: int = 3) -> float:
-    """Median over pages of the least CPU time of `repeats` reads (the machine is shared: CPU time and
-    the minimum are the steadiest estimates of the cost itself)."""
-    return 1000 * statistics.median(min(read(page, options)[2] for _ in range(repeats)) for page in pages)
+TIMING_SHIFT = 0.25  # the timing pages: articles a quarter step on from the scored pages
+
+
+def cpu_ms_per_page(bbc: Path, rounds: int = 2) -> dict[str, float]:
+    """Mean CPU time of one read per page, per variant, each variant in a fresh process of its own
+    (trafilatura and htmldate cache what they parse: measured 31 ms for a first read of a page, 8 ms
+    for a second, so only first reads in a new process show what an ingest pays). Variants take
+    turns, `rounds` times, so a busy spell on the shared machine hits them all alike."""
+    runs: dict[str, list[float]] = {name: [] for name, _ in VARIANTS}
+    for _ in range(rounds):
+        for name, _ in VARIANTS:
+            proc = subprocess.run([sys.executable, "-m", "bench.extraction", "--bbc", str(bbc), "--time-one", name],
+                                  cwd=ROOT, capture_output=True, text=True, timeout=1800)
+            if proc.returncode != 0:
+                raise RuntimeError(f"timing {name!r} failed:\n{proc.stderr[-2000:]}")
+            runs[name].append(float(proc.stdout.strip().splitlines()[-1]))
+    return {name: statistics.mean(values) for name, values in runs.items()}
+
+
+def time_one(bbc: Path, name: str) -> float:
+    """In a fresh process: warm up (imports, first regular expressions) on 16 other pages, then the
+    mean CPU ms of one read of each timing page."""
+    options = dict(VARIANTS)[name]
+    for page in build_pages(bbc, shift=0.75)[:16]:
+        read(page, options)
+    return 1000 * statistics.mean(read(page, options)[2] for page in build_pages(bbc, shift=TIMING_SHIFT))
 
 
 def bs4_text(page: str) -> str:
@@ -208,12 +240,11 @@ def read(page: Page, options: dict | None):
 
 def score(pages: list[Page], options: dict | None) -> dict:
     from rag.readers.common import BadFile
-    from rag.readers.html import FALLBACK_NOTE
 
     body = [0, 0]
     boiler = [0, 0]
     meta = {f: [0, 0] for f in FIELDS}
-    fallbacks, failed = 0, 0
+    fallbacks, failed, leaked = 0, 0, {}
     for page in pages:
         try:
             text, record, _ = read(page, options)
@@ -223,16 +254,19 @@ def score(pages: list[Page], options: dict | None) -> dict:
         found = norm(text)
         body[0] += sum(norm(s) in found for s in page.sentences)
         body[1] += len(page.sentences)
-        boiler[0] += sum(norm(s) in found for s in page.snippets)
+        for snippet in (s for s in page.snippets if norm(s) in found):
+            boiler[0] += 1
+            key = f"{page.layout}: {snippet}"
+            leaked[key] = leaked.get(key, 0) + 1
         boiler[1] += len(page.snippets)
         if record is not None:
-            fallbacks += FALLBACK_NOTE in record.note
+            fallbacks += bool(record.note)  # the reader notes every page it did not extract
             for f in FIELDS:
                 if page.expected[f]:
                     meta[f][0] += " ".join(getattr(record, f).split()) == page.expected[f]
                     meta[f][1] += 1
     out = {"pages": len(pages), "body_kept": body[0] / body[1], "boilerplate_kept": boiler[0] / boiler[1],
-           "sentences": body[1], "snippets": boiler[1], "fallbacks": fallbacks, "failed": failed}
+           "sentences": body[1], "snippets": boiler[1], "fallbacks": fallbacks, "failed": failed, "leaked": leaked}
     if options is not None:
         out["metadata"] = {f: (hit / n if n else None) for f, (hit, n) in meta.items()}
         out["metadata_mean"] = statistics.mean(v for v in out["metadata"].values() if v is not None)
@@ -291,11 +325,10 @@ def run(bbc: Path, timing: bool = True) -> dict:
     pages, unseen = build_pages(bbc), build_pages(bbc, unseen=True)
     parts = {part: [p for p in pages if split_of(p.name) == part] for part in ("tune", "test")}
     log(f"{len(pages)} pages: {len(parts['tune'])} tune, {len(parts['test'])} test; {len(unseen)} unseen-layout pages")
-    results = {}
+    results = {name: {"ms_per_page": ms} for name, ms in cpu_ms_per_page(bbc).items()}
     for name, options in VARIANTS:
-        results[name] = {part: score(subset, options) for part, subset in parts.items()}
+        results[name].update({part: score(subset, options) for part, subset in parts.items()})
         results[name]["unseen"] = score(unseen, options)
-        results[name]["ms_per_page"] = ms_per_page(pages, options)
         log(f"  {name}: tune body {results[name]['tune']['body_kept']:.3f}, "
             f"boilerplate {results[name]['tune']['boilerplate_kept']:.3f}, {results[name]['ms_per_page']:.1f} ms")
     chosen = choose(results)
@@ -331,11 +364,43 @@ def render_report(r: dict) -> str:
                     r["by_layout"][name]["chosen"]["body_kept"], r["by_layout"][name]["chosen"]["boilerplate_kept"]]
                    for name, feats, n in r["layouts"]]
     tune, test, unseen = (v[r["chosen"]][part] for part in ("tune", "test", "unseen"))
+    def status(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    targets = [[f"body kept >= {TARGET_BODY} (test half)", f"{test['body_kept']:.3f}",
+                status(test["body_kept"] >= TARGET_BODY)],
+               [f"boilerplate kept <= {TARGET_BOILERPLATE} (test half)", f"{test['boilerplate_kept']:.3f}",
+                status(test["boilerplate_kept"] <= TARGET_BOILERPLATE)],
+               ["the same on the unseen layouts", f"body {unseen['body_kept']:.3f}, boilerplate "
+                f"{unseen['boilerplate_kept']:.3f}", status(unseen["body_kept"] >= TARGET_BODY
+                                                            and unseen["boilerplate_kept"] <= TARGET_BOILERPLATE)]]
+    if "reading" in r:
+        rd, ingest = r["reading"], r["reading"]["ingest"]
+        targets += [["HTML reading < 10% of ingest time per article (CPU)",
+                     f"{rd['html']['cpu_ms']:.1f} of {ingest['cpu_ms']:.0f} ms = "
+                     f"{rd['html']['cpu_ms'] / ingest['cpu_ms']:.1%}", status(rd["html"]["cpu_ms"] < 0.1 * ingest["cpu_ms"])],
+                    ["HTML reading CPU < 10% of ingest wall time per article", f"{rd['html']['cpu_ms']:.1f} of "
+                     f"{ingest['wall_ms']:.0f} ms = {rd['html']['cpu_ms'] / ingest['wall_ms']:.1%}",
+                     status(rd["html"]["cpu_ms"] < 0.1 * ingest["wall_ms"])]]
+    leaks = [[part, ", ".join(f"{k} (x{n})" for k, n in sorted(v[r["chosen"]][part]["leaked"].items())) or "none"]
+             for part in ("tune", "test", "unseen")]
     out = [
         "# HTML extraction: main text of saved news pages",
         "",
         "Generated by `python -m bench.extraction` (`--bbc PATH`, default ../shared/datasets/bbc-news); "
         "do not edit by hand.",
+        "",
+        "## Targets",
+        "",
+        table(["target", "measured", "status"], targets),
+        "",
+        "Boilerplate the chosen variant lets through (layout: snippet, pages):",
+        "",
+        table(["pages", "snippets kept"], leaks),
+        "",
+        "How far to trust this: the layouts are ours, so they only hold the boilerplate we thought of; on ~130 "
+        "real saved news/blog pages, trafilatura's defaults kept 0.963 of the body and 0.092 of the boilerplate "
+        "(../shared/OFFLINE.md), against 0.978 / 0.838 for get_text. The unseen-layout row is the closer guide.",
         "",
         "## Method",
         "",
@@ -356,7 +421,8 @@ def render_report(r: dict) -> str:
         f"**{test['body_kept']:.3f}** (target >= {TARGET_BODY}), boilerplate kept **{test['boilerplate_kept']:.3f}** "
         f"(target <= {TARGET_BOILERPLATE}); unseen layouts: body {unseen['body_kept']:.3f}, boilerplate "
         f"{unseen['boilerplate_kept']:.3f}. \"fallbacks\": pages where trafilatura found too little and the whole "
-        "page text was used. ms/page: median over the tune and test pages of the fastest of 3 reads.",
+        "page text was used. ms/page: mean CPU time of the first read of each of 64 further pages, each variant in "
+        "a fresh process, 2 rounds.",
         "",
         "## Metadata (share of pages where the field is exactly right; test half, then means)",
         "",
@@ -381,7 +447,10 @@ def render_report(r: dict) -> str:
             table(["format", "articles", "wall ms", "of ingest wall", "CPU ms", "of ingest CPU"], rows),
             "",
             f"Ingest per article (docs/benchmarks.json, full BBC ingest / articles): {ingest['wall_ms']:.1f} ms wall, "
-            f"{ingest['cpu_ms']:.1f} ms CPU (the embedding runs on both cores). Target: reading under 10% of it.",
+            f"{ingest['cpu_ms']:.1f} ms CPU (the embedding runs on both cores). Target: reading under 10% of it. "
+            "Reading runs on one core, so its CPU time is what it adds to an ingest's wall time on an idle machine; "
+            f"the wall column of this run is inflated by other work on the shared machine (HTML CPU/wall "
+            f"{rd['html']['cpu_ms'] / rd['html']['wall_ms']:.2f}).",
         ]
     return "\n".join(out) + "\n"
 
@@ -391,16 +460,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bbc", type=Path, default=DATASETS / "bbc-news")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "EXTRACTION.md")
     p.add_argument("--no-timing", action="store_true", help="skip the BBC-scale reading time")
+    p.add_argument("--time-one", help=argparse.SUPPRESS)  # child process of cpu_ms_per_page
     args = p.parse_args(argv)
     if not args.bbc.is_dir():
         log(f"BBC dataset not found at {args.bbc}: nothing to measure")
         return 0
     import rag  # noqa: F401  (offline settings before any heavy import)
 
+    if args.time_one:
+        print(time_one(args.bbc, args.time_one))
+        return 0
+
     results = run(args.bbc, timing=not args.no_timing)
     text = render_report(results)
     print(text)
     args.out.write_text(text, encoding="utf-8")
+    for name, result in results["variants"].items():  # the report lists the chosen variant's leaks only
+        for part in ("tune", "test", "unseen"):
+            if name != results["chosen"]:
+                result[part].pop("leaked", None)
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     return 0
 

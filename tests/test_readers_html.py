@@ -106,6 +106,16 @@ def test_read_more_and_related_promos_inside_the_body_are_dropped():
     assert_dropped(record, "Bakery chain", "Our Standards", "biggest employers", "Acquire Licensing Rights")
 
 
+def test_prose_that_begins_like_a_promo_or_is_mostly_a_linked_byline_is_kept():
+    extra = ("<p>Related research from the university found that larger cranes cut waiting times by a third.</p>"
+             "<p>Recommended safety distances around the quay will double while the work goes on.</p>")
+    record = read(page(f"<article><h1>Cranes to be replaced</h1><p>By <a href='/a/ra'>Ruth Abernethy</a></p>"
+                       f"{BODY}{extra}</article>"))
+    assert_body_kept(record)
+    assert "Related research from the university" in record.text and "Recommended safety distances" in record.text
+    assert record.author == "Ruth Abernethy"
+
+
 def test_paywall_prompt_is_dropped_and_the_hidden_rest_of_the_body_kept():
     cut = BODY.index("<p>Local")
     record = read(page(

@@ -19,7 +19,10 @@ from lxml import html as lxml_html
 SHORT_BLOCK = 200  # characters: a promo line, not a paragraph of prose
 LINK_SHARE = 0.6
 LAYOUT_CELL = 300  # characters of text in one cell: prose, not data
-_PROMO = re.compile(r"(?:read more|related|see also|also read|recommended|more on this|read next)\b\s*:?", re.I)
+# a promo label with a colon ("Read more: ..."), or a short heading that is only a label ("Related stories");
+# a sentence that merely begins with "Related" or "Recommended" is prose
+_PROMO = re.compile(r"(?:read more|related|see also|also read|recommended|more on this|read next)\b"
+                    r"(?:\s*:|(?:\s+\w+){0,2}\s*$)", re.I)
 _BYLINE = re.compile(r"by\s", re.I)
 _BLOCKS = ("p", "li", "h2", "h3", "h4", "h5", "h6", "dd")
 _BLOCK_TAGS = frozenset(("p", "div", "table", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "article", "section",

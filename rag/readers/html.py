@@ -4,7 +4,8 @@ The main text comes from trafilatura, the field's standard main-content extracto
 text (what BeautifulSoup's get_text gave before) keeps menus, cookie notices, related links and
 footers, which then get indexed and cited as evidence. Measured on the extraction benchmark
 (docs/EXTRACTION.md, `python -m bench.extraction`): boilerplate kept 0.75 -> 0.00 on the held-out
-half with body kept 0.99; options chosen on the tune half (OPTIONS below).
+half with body kept 0.99, and 0.73 -> 0.11 on two layouts written after the choice; options chosen
+on the tune half (OPTIONS below). Cost: ~9 ms CPU per page at BBC scale (get_text: ~4 ms).
 Metadata comes from trafilatura (meta tags, JSON-LD, microdata, <title>, canonical link; site name ->
 source); what it lacks is filled from header lines at the top of the text (`headers.parse_header`).
 
@@ -29,7 +30,7 @@ from ..offline import NetworkBlocked
 from . import boilerplate
 from .common import BadFile, Record, decode
 from .dates import iso_date
-from .headers import Header, parse_header
+from .headers import Header, header_fields, parse_header
 from .pagetext import markup_text, page_text
 
 # Chosen on the tune half of the extraction benchmark (docs/EXTRACTION.md). "prune_boilerplate" is
@@ -45,6 +46,8 @@ FALLBACK_CHARS = 500
 FALLBACK_SHARE = 0.5
 FALLBACK_NOTE = "no main text found: the whole page text is indexed (menus and footers may be in it)"
 TOO_BIG_NOTE = "page too large for main-text extraction ({:,} elements): the whole page text is indexed"
+_BYLINE_XPATH = ('//body//*[starts-with(translate(normalize-space(.), "BY", "by"), "by ")]'
+                 '[string-length(normalize-space(.)) < 120]')
 BROKEN_NOTE = "markup too broken to parse: the page's text is indexed with its tags removed"
 
 
@@ -69,7 +72,7 @@ def page_record(page: str, note: str = "", options: dict[str, Any] | None = None
     if not main:
         raise BadFile("no text")
     header = parse_header(main)
-    meta = _metadata(tree) if fits and options.get("with_metadata") else None
+    meta = _metadata(tree, options.get("extensive_dates", False)) if fits and options.get("with_metadata") else None
     found = {key: " ".join(str(getattr(meta, key, "") or "").split())
              for key in ("title", "author", "date", "sitename", "url")}
     page_title = " ".join((tree.findtext(".//title") or "").split())
@@ -106,7 +109,8 @@ def _main_text(tree: lxml_html.HtmlElement, options: dict[str, Any]) -> str:
     pruned = copy.deepcopy(tree)
     if options.pop("prune_boilerplate", False):
         boilerplate.prune(pruned)
-    options.pop("with_metadata", None)  # read from the whole page by _metadata
+    for key in ("with_metadata", "extensive_dates"):  # metadata is read from the whole page by _metadata
+        options.pop(key, None)
     if "min_extracted_size" in options:
         options["config"] = _config(options.pop("min_extracted_size"))
     if options.get("deduplicate"):
@@ -129,10 +133,12 @@ def _config(min_extracted_size: int):
     return config
 
 
-def _metadata(tree: lxml_html.HtmlElement):
-    """trafilatura's metadata of the whole page (not of the pruned copy: a byline is metadata)."""
+def _metadata(tree: lxml_html.HtmlElement, extensive_dates: bool):
+    """trafilatura's metadata of the whole page (not of the pruned copy: a byline is metadata).
+    `extensive_dates` lets htmldate run dateparser over the page text in every locale: ~85% of the
+    reading time when on (profiled), and no better on the benchmark (docs/EXTRACTION.md)."""
     try:
-        return trafilatura.extract_metadata(copy.deepcopy(tree))
+        return trafilatura.extract_metadata(copy.deepcopy(tree), extensive=extensive_dates)
     except NetworkBlocked:  # the tests' guard: never hide a network access
         raise
     except Exception:  # noqa: BLE001  a failure on hostile markup means "no metadata"
@@ -140,12 +146,16 @@ def _metadata(tree: lxml_html.HtmlElement):
 
 
 def _author(tree: lxml_html.HtmlElement) -> str:
-    """Bylines trafilatura does not read: a microdata name given as <meta content>, a rel="author" link."""
+    """Bylines trafilatura does not read: a microdata name given as <meta content>, a rel="author" link,
+    a short element reading "By <name>" (headers.header_fields decides what is a byline)."""
     for path in ('//*[@itemprop="author"]//*[@itemprop="name"]/@content', '//a[@rel="author"]'):
         for hit in tree.xpath(path)[:1]:
             name = " ".join((hit if isinstance(hit, str) else hit.text_content()).split())
             if 0 < len(name) <= 100:
                 return name
+    for element in tree.xpath(_BYLINE_XPATH)[:5]:
+        if (found := header_fields(element.text_content())) and found.get("author"):
+            return found["author"]
     return ""
 
 
