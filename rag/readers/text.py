@@ -1,56 +1,38 @@
-"""Plain text and Markdown (with optional YAML front matter: title, author, date, source)."""
+"""Plain text and Markdown. Metadata comes from YAML front matter (Markdown; see `frontmatter.py` for
+how hostile front matter is refused) and from header lines at the top of the text (`headers.py`:
+`date 2023-04-12`, `By Jane Doe, Reuters`, datelines...). Front matter wins where both give a field."""
 from __future__ import annotations
 
-import datetime as dt
-import re
-
-import yaml
-
 from .common import BadFile, Record, decode
+from .dates import iso_date
+from .frontmatter import read_front_matter
+from .headers import parse_header
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n", re.S)
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+__all__ = ["first_line", "iso_date", "read_markdown", "read_plain"]
 
 
 def read_plain(raw: bytes, name: str) -> list[Record]:
-    body, note = decode(raw)
-    body = body.strip()
-    if not body:
-        raise BadFile("no text")
-    return [Record(title=first_line(body), text=body, note=note)]
+    text, note = decode(raw)
+    return [_record(text.strip(), {}, note)]
 
 
 def read_markdown(raw: bytes, name: str) -> list[Record]:
     text, note = decode(raw)
-    meta, body, fm_note = _parse_front_matter(text)
-    body = body.strip()
+    meta, body_start, fm_note = read_front_matter(text)
+    return [_record(text[body_start:].strip(), meta, "; ".join(n for n in (note, fm_note) if n))]
+
+
+def _record(body: str, meta: dict[str, str], note: str) -> Record:
     if not body:
         raise BadFile("no text")
-    return [Record(title=str(meta.get("title") or first_line(body)), text=body, date=iso_date(meta.get("date")),
-                   author=str(meta.get("author") or ""), source=str(meta.get("source") or ""),
-                   note="; ".join(n for n in (note, fm_note) if n))]
-
-
-def _parse_front_matter(text: str) -> tuple[dict, str, str]:
-    match = _FRONT_MATTER.match(text)
-    if not match:
-        return {}, text, ""
-    try:
-        meta = yaml.safe_load(match.group(1))
-    except yaml.YAMLError:
-        return {}, text[match.end():], "front matter is not valid YAML; ignored"
-    if not isinstance(meta, dict):
-        return {}, text[match.end():], "front matter is not a mapping; ignored"
-    return meta, text[match.end():], ""
+    header = parse_header(body)
+    return Record(title=meta.get("title") or header.title or "(untitled)", text=body,
+                  date=meta.get("date") or header.date, author=meta.get("author") or header.author,
+                  source=meta.get("source") or header.source, url=header.url, note=note)
 
 
 def first_line(body: str) -> str:
-    line = next((ln for ln in body.splitlines() if ln.strip()), "")
+    """The first line with a letter or digit in it, `#` removed (kept for readers written against the
+    first skeleton; new readers use `headers.parse_header`, which skips header lines)."""
+    line = next((ln for ln in body.splitlines() if any(ch.isalnum() for ch in ln)), "")
     return line.strip().lstrip("#").strip() or "(untitled)"
-
-
-def iso_date(value: object) -> str:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()[:10]
-    match = _ISO_DATE.search(str(value or ""))
-    return match.group(0) if match else ""
