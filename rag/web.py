@@ -20,6 +20,7 @@ import shutil
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -61,22 +62,40 @@ class Session:
         return out
 
 
-def example_questions(assistant: Assistant) -> list[str]:
-    """Questions about the user's own corpus: what the newest articles are about (none when empty).
-    `articles()` is sorted by date then id already: the newest are its last rows."""
-    newest = assistant.articles()[-EXAMPLES:][::-1]
-    return [f"What is “{a['title'][:80]}” about?" for a in newest if a["title"]]
+class Catalogue:
+    """The indexed articles as the page lists them: the article table, its search and the example questions.
 
+    `Index.articles()` is kept until the index changes; reading it again from the store pages every chunk's
+    metadata, which takes seconds at 10k articles (bench/page.py). So the page reads it in one place: a lock
+    makes page loads that arrive together wait for one read instead of each doing its own, and `warm` does
+    that read in the background when the server starts, not on the first visit."""
 
-def corpus_page(assistant: Assistant, query: str, page: int) -> dict:
-    """One page of the article table: its rows, the page number (clamped) and count, how many articles
-    match and exist. Reads the catalogue (cached by the index until it changes), never the store."""
-    rows = assistant.articles(query)
-    total = len(rows) if not query else len(assistant.articles())
-    pages = max(1, math.ceil(len(rows) / ARTICLES_PER_PAGE))
-    page = min(max(1, page), pages)
-    return {"rows": rows[(page - 1) * ARTICLES_PER_PAGE:page * ARTICLES_PER_PAGE], "page": page, "pages": pages,
-            "matching": len(rows), "total": total}
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+        self.lock = threading.Lock()
+
+    def rows(self, query: str = "") -> list[dict]:
+        with self.lock:
+            return self.assistant.articles(query)
+
+    def warm(self) -> None:
+        threading.Thread(target=self.rows, name="catalogue", daemon=True).start()
+
+    def page(self, query: str, page: int) -> dict:
+        """One page of the article table: its rows, the page number (clamped) and count, how many articles
+        match and exist."""
+        rows = self.rows(query)
+        total = len(rows) if not query else len(self.rows())
+        pages = max(1, math.ceil(len(rows) / ARTICLES_PER_PAGE))
+        page = min(max(1, page), pages)
+        return {"rows": rows[(page - 1) * ARTICLES_PER_PAGE:page * ARTICLES_PER_PAGE], "page": page,
+                "pages": pages, "matching": len(rows), "total": total}
+
+    def examples(self) -> list[str]:
+        """Questions about the user's own corpus: what the newest articles are about (none when empty).
+        The rows are sorted by date then id already: the newest are the last."""
+        newest = self.rows()[-EXAMPLES:][::-1]
+        return [f"What is “{a['title'][:80]}” about?" for a in newest if a["title"]]
 
 
 def owner(request) -> str:
@@ -107,6 +126,8 @@ def build(assistant: Assistant):
     settings = assistant.settings
     modes = ["extractive", "llm"] if settings.llm_configured else ["extractive"]
     store = Conversations(Path(settings.index_dir) / conversations.FILE_NAME)
+    catalogue = Catalogue(assistant)
+    catalogue.warm()
     exports = Path(tempfile.gettempdir()) / "rag-exports"
 
     # ------------------------------------------------------------------------------------ layout
@@ -313,7 +334,7 @@ def build(assistant: Assistant):
             return export(sess, ".json", owner(request))
 
         def show_corpus(view, selected):
-            got = corpus_page(assistant, view["query"], view["page"])
+            got = catalogue.page(view["query"], view["page"])
             keep = list(selected or [])
             choices = [(f"{a['title'][:90]} ({a['date'] or 'no date'})", a["article_id"]) for a in got["rows"]]
             choices += [(aid, aid) for aid in keep if aid not in {a["article_id"] for a in got["rows"]}]
@@ -329,7 +350,7 @@ def build(assistant: Assistant):
 
         def on_load(view, selected, request: gr.Request):
             return show_corpus(view, selected) | conversation_list(owner(request), 1, "") \
-                | {examples: gr.Dataset(samples=[[q] for q in example_questions(assistant)])}
+                | {examples: gr.Dataset(samples=[[q] for q in catalogue.examples()])}
 
         def add_files(files, view, selected, progress=gr.Progress()):
             # Not preprocessed (see the wiring): `files` are Gradio's file records, each an uploaded file's
