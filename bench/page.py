@@ -1,4 +1,5 @@
-"""The page at archive scale: `python -m bench.page --articles 100000 [--chunks 3] [--out docs/PAGE.md]`.
+"""The page at archive scale: `python -m bench.page --articles 100000 [--chunks 3] [--part page|upload|all]
+[--out docs/PAGE.md]`.
 
 For 1k, 10k and 100k articles (the sizes up to --articles): a synthetic index is grown in place, a real
 server (`rag.server`, the page + /v1 + /mcp on one port, in a child process) is started over it, and
@@ -9,6 +10,11 @@ headless Chromium measures
 - a search in the article panel (typing a query and pressing Enter, until the table shows the result),
 each from navigation (or Enter) until the article table is filled. Alongside, in this process, the time
 `Index.articles()` takes to read the catalogue from the store, cold, which is what the first load waits on.
+
+What an upload costs (--part upload): 2,000 distinct BBC News sentences in four .txt files, added through the
+page's own path (`rag.uploads.add`: checks, save, incremental ingest with the real MiniLM) to an index
+holding the seed corpus; one embedding per sentence is the bulk of it. This is the rate behind the default
+of RAG_UPLOAD_MAX_SENTENCES.
 
 How the index is made: each synthetic article has `--chunks` chunks (BBC news averages 2.8), written as
 chunk records through the engine's own format (`Index._node` + the LlamaIndex Chroma vector store) with an
@@ -29,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import ROOT, log, pct, rss_of, table
+from .common import DATASETS, ROOT, Clock, log, pct, rss_of, table
 
 SIZES = (1_000, 10_000, 100_000)
 DIMS = 8
@@ -203,6 +209,50 @@ def measure(sizes: list[int], chunks: int, work: Path) -> list[dict]:
     return rows
 
 
+def upload_cost(bbc: Path, work: Path, sentences: int = 2_000, files: int = 4) -> dict:
+    """What an upload costs per sentence on this machine: BBC sentences in `files` .txt files, added through
+    the page's own path (`uploads.add`: check, save, ingest with the real MiniLM), into an index holding the
+    seed corpus."""
+    from rag import Assistant, uploads
+    from rag.text import sentence_spans
+
+    texts = []
+    for path in sorted(bbc.rglob("*.txt")):
+        body = path.read_bytes().decode("utf-8", "replace")
+        texts += [body[lo:hi] for lo, hi in sentence_spans(body) if len(body[lo:hi].split()) >= 4]
+        if len(set(texts)) >= sentences:
+            break
+    texts = list(dict.fromkeys(texts))[:sentences]
+    corpus, incoming = work / "upload-corpus", work / "incoming"
+    shutil.copytree(ROOT / "corpus", corpus, ignore=shutil.ignore_patterns("uploads"))
+    incoming.mkdir()
+    named = []
+    for i in range(files):
+        path = incoming / f"bbc-sentences-{i}.txt"
+        path.write_text("\n".join(texts[i::files]), encoding="utf-8")
+        named.append((path, path.name))
+    assistant = Assistant(corpus_dir=corpus, index_dir=work / "upload-index", answer_mode="extractive",
+                          openai_api_key=None, openai_base_url=None, chroma_host=None, upload_max_files=files,
+                          upload_max_sentences=sentences)
+    assistant.ingest()
+    with Clock() as clock:
+        results, report = uploads.add(assistant, named)
+    assert all(r.ok for r in results), [r.reason for r in results if not r.ok]
+    rate = sentences / clock.wall
+    return {"sentences": sentences, "files": files, "words_per_sentence": sum(len(t.split()) for t in texts) / sentences,
+            "wall_s": clock.wall, "cpu_s": clock.cpu, "sentences_per_s": rate,
+            "default_budget": type(assistant.settings).model_fields["upload_max_sentences"].default}
+
+
+def render_upload(cost: dict) -> str:
+    budget = cost["default_budget"]
+    return table(["sentences (files)", "words a sentence", "upload, wall (s)", "CPU (s)", "sentences/s",
+                  f"default budget ({budget:,}) at that rate (s)"],
+                 [[f"{cost['sentences']:,} ({cost['files']})", round(cost["words_per_sentence"], 1),
+                   round(cost["wall_s"], 1), round(cost["cpu_s"], 1), round(cost["sentences_per_s"]),
+                   round(budget / cost["sentences_per_s"])]])
+
+
 HEADERS = ["articles", "chunks", "catalogue read, cold (s)", "first load: page / table (s)",
            "later loads p50: page / table (s)", "table max (s)", "panel search p50 / max (s)", "server peak RSS (MB)"]
 
@@ -221,7 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.page", description=__doc__.split("\n\n")[0])
     p.add_argument("--articles", type=int, default=100_000, help="the largest size measured (1k, 10k, 100k up to it)")
     p.add_argument("--chunks", type=int, default=3, help="chunks per synthetic article")
-    p.add_argument("--out", type=Path, default=None, help="also write the table and the method to this file")
+    p.add_argument("--out", type=Path, default=None, help="also write the tables and the method to this file")
+    p.add_argument("--part", choices=["page", "upload", "all"], default="all",
+                   help="page: loads and searches at scale; upload: what an upload costs per sentence")
+    p.add_argument("--bbc", type=Path, default=DATASETS / "bbc-news", help="BBC News folder (the upload part)")
     p.add_argument("--serve", nargs=2, metavar=("INDEX", "PORT"), help=argparse.SUPPRESS)  # the child
     args = p.parse_args(argv)
     import rag  # noqa: F401  (offline settings before any heavy import)
@@ -232,16 +285,25 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [n for n in SIZES if n <= args.articles] or [args.articles]
     work = Path(tempfile.mkdtemp(prefix="rag-bench-page-"))
     started = time.perf_counter()
+    parts = []
     try:
-        rows = measure(sizes, args.chunks, work)
+        if args.part in ("upload", "all"):
+            if not args.bbc.is_dir():
+                log(f"skipping the upload part: {args.bbc} not found")
+            else:
+                parts.append(("What an upload costs", render_upload(upload_cost(args.bbc, work))))
+        if args.part in ("page", "all"):
+            rows = measure(sizes, args.chunks, work)
+            parts.append(("Page loads and panel searches", render(rows, args.chunks, time.perf_counter() - started)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    text = render(rows, args.chunks, time.perf_counter() - started)
+    text = "\n\n".join(f"## {title}\n\n{body}" for title, body in parts)
     print(text)
     if args.out:
         method = __doc__.split("\n\n", 1)[1].strip()
-        args.out.write_text(f"# The page at archive scale\n\n`python -m bench.page --articles {args.articles}"
-                            f"{'' if args.chunks == 3 else f' --chunks {args.chunks}'}`\n\n{text}\n\n{method}\n",
+        command = f"python -m bench.page --articles {args.articles}" + \
+            ("" if args.chunks == 3 else f" --chunks {args.chunks}") + ("" if args.part == "all" else f" --part {args.part}")
+        args.out.write_text(f"# The page at archive scale\n\n`{command}`\n\n{text}\n\n## Method\n\n{method}\n",
                             encoding="utf-8")
     return 0
 

@@ -8,8 +8,9 @@ What an upload may cost is bounded before anything is stored: the request's size
 body over RAG_UPLOAD_MAX_FILES x RAG_UPLOAD_MAX_MB before Gradio writes it), the number of files, each
 file's size, and the embedding work. Indexing embeds every sentence once, so the sentences of the accepted
 files are counted (`rag.text.sentence_spans`, as the index splits them) and files beyond
-RAG_UPLOAD_MAX_SENTENCES are refused. MiniLM embeds about EMBED_SENTENCES_PER_S sentences a second on two
-cores (measured: see `embedding_seconds`), so the default budget of 20,000 is about a minute of indexing.
+RAG_UPLOAD_MAX_SENTENCES are refused. Measured through this path (`python -m bench.page --part upload`,
+docs/PAGE.md): 42 sentences a second on the 2 shared cores this was built on, embedding being nearly all of
+it, so the default budget of 5,000 sentences (about 600 kB of news text) is about two minutes of indexing.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 UPLOAD_FOLDER = "uploads"
 _UNSAFE = re.compile(r"[^\w.\- ]+")  # \w is Unicode-aware: accented titles stay readable
 _MAX_STEM = 100
-EMBED_SENTENCES_PER_S = 300  # MiniLM int8 on 2 idle cores, short news sentences (measured, see module doc)
+EMBED_SENTENCES_PER_S = 42  # an upload's indexing rate, BBC sentences, 2 cores (measured, see module doc)
 
 
 @dataclass
@@ -109,7 +110,7 @@ def save(files: Iterable[tuple[Path | str, str]], settings: "Settings",
         data, article, note, reason = check(source, name, settings)
         if article is not None and article.content_hash in known:
             reason = f"same text as {known[article.content_hash]}, already in the index"
-        sentences = len(sentence_spans(article.text)) if article is not None and not reason else 0
+        sentences = count_sentences([article]) if article is not None and not reason else 0
         if used + sentences > budget:
             reason = over_budget(sentences, used, budget)
         if reason:
@@ -122,6 +123,11 @@ def save(files: Iterable[tuple[Path | str, str]], settings: "Settings",
         used += sentences
         results.append(UploadResult(original, True, saved_as=saved_as, title=article.title, note=note))
     return results
+
+
+def count_sentences(articles: list["Article"]) -> int:
+    """Sentences to embed for these articles (the index embeds each sentence of each passage once)."""
+    return sum(len(sentence_spans(article.text)) for article in articles)
 
 
 def embedding_seconds(sentences: int) -> float:

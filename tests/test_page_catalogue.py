@@ -16,8 +16,9 @@ def assistant(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for i in range(60):
-        (corpus / f"a{i:02d}.md").write_text(f"---\ntitle: Harbour report {i}\ndate: 2023-05-{1 + i % 28:02d}\n---\n"
-                                             f"The harbour of town {i} has {i} boats.\n")
+        source = "source: Quayside Gazette\n" if i % 10 == 0 else ""
+        (corpus / f"a{i:02d}.md").write_text(f"---\ntitle: Harbour report {i}\ndate: 2023-05-{1 + i % 28:02d}\n"
+                                             f"{source}---\nThe harbour of town {i} has {i} boats.\n")
     assistant = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", answer_mode="extractive",
                           openai_api_key=None, openai_base_url=None, chroma_host=None, embed_model=HashEmbedding())
     assistant.ingest()
@@ -70,6 +71,13 @@ def test_search_and_paging(assistant):
     assert found["matching"] == 11 and found["total"] == 60 and found["pages"] == 1
     assert catalogue.page("", 99)["page"] == 3 and catalogue.page("", -5)["page"] == 1
     assert catalogue.page("no such words", 1) == {"rows": [], "page": 1, "pages": 1, "matching": 0, "total": 60}
+    assert catalogue.page("Gazette", 1)["matching"] == 6
+
+
+def test_a_search_finds_what_the_engine_finds(assistant):
+    catalogue = Catalogue(assistant)
+    for query in ("harbour", "REPORT 4", "a07.md", "gazette", "2023", "no such words", "é"):
+        assert catalogue.rows(query) == assistant.articles(query)
 
 
 def test_examples_ask_about_the_newest_articles(assistant):
