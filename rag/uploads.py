@@ -230,7 +230,7 @@ class UploadGuard:
         declared = headers.get(b"content-length", b"").decode("latin-1")
         if declared.isdigit() and int(declared) > self.max_bytes:
             return await _reply(send, 413, self.refusal(f"the request is {int(declared) / 1e6:.1f} MB"))
-        upload = scope["path"] == UPLOAD_ROUTE
+        upload = scope["path"].endswith(UPLOAD_ROUTE)  # also behind a proxy that keeps its path prefix
         cutter = _Cutter(_boundary(headers.get(b"content-type", b"")), self.max_bytes,
                          self.max_files if upload else None)
 
