@@ -55,12 +55,32 @@ CSS = """
 .rag-timeline time { font-weight: 600; margin-right: .4em; }
 .rag-chip { display: inline-block; border: 1px solid var(--color-accent); border-radius: 999px; padding: 0 .6em;
   font-size: .85em; margin: .3em .3em 0 0; }
+.rag-chip-x { margin-left: .4em; font-weight: 700; text-decoration: none; color: var(--color-accent); cursor: pointer; }
+.rag-chip-x:hover { color: #dc2626; }
+.rag-no-articles { border-left-color: #64748b; background: rgba(100, 116, 139, .14); }
+.rag-no-articles strong::before { content: "\1F4C5\FE0E  "; }
+.rag-lines { margin: .3em 0; padding-left: 1.2em; }
+.rag-lines li, .rag-timeline li { margin: .15em 0; }
+.rag-answer p { margin: .2em 0; }
+.rag-convs { font-size: .85em; opacity: .8; margin: 0; }
 """
 
 # [n] in an answer is a link to its card; this makes the click reliable inside Gradio's scrolling
-# containers (and marks the card) while keeping the plain #src-... fragment as the fallback.
+# containers (and marks the card) while keeping the plain #src-... fragment as the fallback. The × of a
+# date chip hands its turn number to the page's hidden "undate" textbox and button (rag/web.py).
 HEAD = """<script>
 document.addEventListener("click", function (event) {
+  var undo = event.target.closest ? event.target.closest("a.rag-chip-x") : null;
+  if (undo) {  // the × of a date chip: ask that turn's question again without the date filter
+    event.preventDefault();
+    var box = document.querySelector("#undate-turn textarea, #undate-turn input");
+    var go = document.querySelector("#undate-go");
+    if (!box || !go) return;
+    box.value = undo.getAttribute("href").split("-").pop();
+    box.dispatchEvent(new Event("input", {bubbles: true}));
+    go.click();
+    return;
+  }
   var link = event.target.closest ? event.target.closest("a.rag-cite") : null;
   if (!link) return;
   var card = document.getElementById(link.getAttribute("href").slice(1));
@@ -94,34 +114,88 @@ def link_markers(text: str, turn: int, cited: set[int]) -> str:
     return _LINK_MARKER.sub(link, shown(text))
 
 
-def answer_body(answer: Answer, turn: int) -> str:
-    """The answer's text with linked markers; sentences the support check flagged are marked."""
-    cited = {c.n for c in answer.citations}
-    flagged = {item["sentence"] for item in (answer.trace.unsupported or [])}
+def marked(text: str, turn: int, cited: set[int], flagged: set[str]) -> str:
+    """Escaped text with linked markers; sentences the support check flagged are marked."""
     if not flagged:
-        return link_markers(answer.text, turn, cited)
+        return link_markers(text, turn, cited)
     out, at = [], 0
-    for lo, hi in sentence_spans(answer.text):
-        out.append(link_markers(answer.text[at:lo], turn, cited))
-        sentence = answer.text[lo:hi]
+    for lo, hi in sentence_spans(text):
+        out.append(link_markers(text[at:lo], turn, cited))
+        sentence = text[lo:hi]
         html = link_markers(sentence, turn, cited)
         if MARKER.sub("", sentence).strip() in flagged:
             html = (f'<span class="rag-unsupported" title="Not supported by the passage it cites: check the '
                     f'source">{html}</span>')
         out.append(html)
         at = hi
-    return "".join(out) + link_markers(answer.text[at:], turn, cited)
+    return "".join(out) + link_markers(text[at:], turn, cited)
+
+
+def answer_body(answer: Answer, turn: int) -> str:
+    """The answer's text with linked markers; sentences the support check flagged are marked."""
+    cited = {c.n for c in answer.citations}
+    flagged = {item["sentence"] for item in (answer.trace.unsupported or [])}
+    return marked(answer.text, turn, cited, flagged)
+
+
+def lines_html(answer: Answer, turn: int) -> str:
+    """An answer made of cited lines (count, list, sources, a coverage summary; a timeline) as a list.
+    Lines before the first and after the last cited line (the head "3 articles mention ...", a tail
+    "(and 4 more)") stay paragraphs around it. A timeline is an ordered list, each item led by the date of
+    the article it cites."""
+    by_n = {c.n: c for c in answer.citations}
+    flagged = {item["sentence"] for item in (answer.trace.unsupported or [])}
+    lines = [line for line in answer.text.splitlines() if line.strip()]
+    cites = [[int(n) for n in _LINK_MARKER.findall(line) if int(n) in by_n] for line in lines]
+    cited_at = [i for i, ns in enumerate(cites) if ns] or [len(lines)]
+    first, last = cited_at[0], cited_at[-1]
+    timeline = answer.kind == "timeline"
+    items = []
+    for line, ns in zip(lines[first:last + 1], cites[first:last + 1]):
+        date = by_n[ns[0]].date if ns else ""
+        if timeline and ns:
+            rest = line[len(date):].lstrip() if date and line.startswith(date) else line
+            stamp = f'<time datetime="{shown(date)}">{shown(date or "undated")}</time>'
+            items.append(f"<li>{stamp}{marked(rest, turn, set(by_n), flagged)}</li>")
+        else:
+            items.append(f"<li>{marked(line, turn, set(by_n), flagged)}</li>")
+    def para(part: list[str]) -> str:
+        return "".join(f"<p>{marked(line, turn, set(by_n), flagged)}</p>" for line in part)
+
+    tag, kind = ("ol", "rag-timeline") if timeline else ("ul", "rag-lines")
+    return f'{para(lines[:first])}<{tag} class="{kind}">{"".join(items)}</{tag}>{para(lines[last + 1:])}'
+
+
+LISTED = ("timeline", "count", "list", "sources", "summary")  # kinds whose answers may be lines
 
 
 def answer_html(answer: Answer, turn: int) -> str:
-    if answer.abstained:
+    if answer.kind == "no_articles":
+        body = (f'<div class="rag-abstain rag-no-articles" role="note"><strong>{shown(answer.text)}</strong>'
+                f"<span>No indexed article is dated in that range. Remove the date filter (×) to ask over "
+                f"every date.</span></div>")
+    elif answer.abstained:
         body = (f'<div class="rag-abstain" role="note"><strong>{shown(answer.text)}</strong>'
                 f"<span>No passage answers this. The closest passages are listed as Related.</span></div>")
+    elif answer.kind in LISTED and answer.citations and (answer.kind == "timeline" or "\n" in answer.text.strip()):
+        body = lines_html(answer, turn)
     else:
         body = answer_body(answer, turn)
-    chips = "".join(f'<span class="rag-chip" title="filter applied">{shown(label)}</span>'
-                    for label in filter_labels(answer))
-    return f'<div class="rag-answer">{body}{chips}{notice_html(answer.notice)}</div>'
+    return f'<div class="rag-answer rag-kind-{shown(answer.kind)}">{body}{chips_html(answer, turn)}' \
+           f'{notice_html(answer.notice)}</div>'
+
+
+def chips_html(answer: Answer, turn: int) -> str:
+    """The filters an answer was made under. The date range, taken from the question, can be removed:
+    its × asks the same question again over every date (the page's script turns the click into that)."""
+    chips = []
+    for label in filter_labels(answer):
+        remove = ""
+        if label.startswith("dates "):
+            remove = (f'<a class="rag-chip-x" href="#undate-{turn}" role="button" title="Remove the date filter: '
+                      f'ask again over every date" aria-label="Remove the date filter">×</a>')
+        chips.append(f'<span class="rag-chip" title="filter applied">{shown(label)}{remove}</span>')
+    return f'<div class="rag-chips">{"".join(chips)}</div>' if chips else ""
 
 
 def filter_labels(answer: Answer) -> list[str]:
@@ -182,6 +256,8 @@ def sources_section(answer: Answer, turn: int) -> str:
         cards = [card_html(f"rel-{turn}-{i}", "Related", p, related=True)
                  for i, p in enumerate(answer.retrieved[:3], 1)]
         heading = "Related passages (they do not answer the question)"
+    elif answer.kind == "no_articles":
+        cards, heading = ['<p class="rag-empty">No indexed article is dated in that range.</p>'], "Sources"
     else:
         cards, heading = ['<p class="rag-empty">No passage was found.</p>'], "Sources"
     return (f'<section class="rag-turn"><h4>{heading} for “{shown(answer.question)}”</h4>'

@@ -2,7 +2,8 @@
 
 A FastAPI app holds the three: the API (rag/openai_api.py) and MCP's streamable HTTP endpoint
 (rag/mcp_server.py) sit behind the bearer-key guard (rag/api_auth.py); the Gradio page is mounted last, at /,
-with its own login (RAG_AUTH), theme, CSS, head script and upload limit, as `demo.launch` would. uvicorn serves
+with its own login (RAG_AUTH), theme, CSS, head script and upload limit, as `demo.launch` would; in front
+of everything, `uploads.UploadGuard` refuses a body larger than one upload may be. uvicorn serves
 it on 127.0.0.1 by default. The API and MCP share one bound on engine calls running at once.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fastapi import FastAPI
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.routing import Route
 
-from . import mcp_server, openai_api, web
+from . import mcp_server, openai_api, uploads, web
 from .api_auth import RequireKey, is_loopback, required_key
 from .render import CSS, HEAD
 from .assistant import Assistant
@@ -49,6 +50,9 @@ def create_app(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) 
                         auth=web.parse_auth(settings.auth), theme=web.theme(), css=CSS, head=HEAD,
                         footer_links=["api", "settings"], show_error=True,
                         max_file_size=int(settings.upload_max_mb * 2_000_000) + 1_000_000)
+    # no request body beyond what one upload may hold, checked before Gradio stores a byte of it
+    app.add_middleware(uploads.UploadGuard, max_bytes=uploads.request_limit(settings),
+                       max_files=settings.upload_max_files)
     return app
 
 

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     upload_max_mb: float = Field(5.0, alias="RAG_UPLOAD_MAX_MB", description="Largest accepted upload.")
     upload_max_files: int = Field(20, alias="RAG_UPLOAD_MAX_FILES",
                                   description="Most files accepted in one upload.")
+    upload_max_sentences: int = Field(5000, alias="RAG_UPLOAD_MAX_SENTENCES", ge=1,
+                                      description="Most sentences indexed from one upload (one embedding each); "
+                                                  "files beyond it are refused with the reason.")
 
     @field_validator("chroma_host", "openai_base_url", "api_key", mode="before")
     @classmethod

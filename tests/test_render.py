@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from rag import render
-from rag.types import Answer, Citation, Passage, Trace
+from rag.types import Answer, Citation, Filters, Passage, Trace
 
 PAYLOAD = '<script>alert(1)</script><img src=x onerror="window.pwned=1"> [x](javascript:alert(2)) "q" & \'a\''
 
@@ -69,3 +69,53 @@ def test_sources_of_an_abstention_are_related_passages():
     p = passage("Something near.")
     html = render.sources_html([Answer("q?", "The articles don't say.", True, [], [p])])
     assert "rag-related" in html and "Related passages" in html
+
+
+def dated(n: int, date: str, text: str, source: str = "Wire") -> Citation:
+    return Citation(n, passage(text, date=date, source=source), [(0, len(text))])
+
+
+def test_a_timeline_is_an_ordered_list_led_by_each_articles_date():
+    cites = [dated(1, "2005-03-01", "Talks began."), dated(2, "2005-04-02", f"A deal {PAYLOAD}.")]
+    text = "2005-03-01 (Wire): Talks began. [1]\n2005-04-02 (Wire): A deal. [2]\n(3 dated articles; 2 shown.)"
+    html = render.answer_html(Answer("q", text, False, cites, kind="timeline"), 2)
+    timeline = html.split('<ol class="rag-timeline">')[1].split("</ol>")[0]
+    assert timeline.count("<li>") == 2
+    assert timeline.index('<time datetime="2005-03-01">2005-03-01</time>(Wire): Talks began.') < \
+        timeline.index('<time datetime="2005-04-02">')
+    assert '<a class="rag-cite" href="#src-2-2"' in timeline
+    assert html.endswith("<p>(3 dated articles; 2 shown.)</p></div>")
+
+
+def test_a_timeline_line_without_a_leading_date_takes_its_citations_date():
+    html = render.answer_html(Answer("q", "In spring the talks began [1].", False,
+                                     [dated(1, "2005-03-01", "x")], kind="timeline"), 1)
+    assert '<li><time datetime="2005-03-01">2005-03-01</time>In spring the talks began' in html
+
+
+def test_count_list_and_sources_lines_are_a_list_under_their_head():
+    for kind in ("count", "list", "sources"):
+        text = f"2 articles mention “<GPU>” (counted: ...).\n2023-04-11, A: one. [1]\n2023-04-12, B: two. [2]"
+        html = render.answer_html(Answer("q", text, False, [dated(1, "2023-04-11", "one."),
+                                                            dated(2, "2023-04-12", "two.")], kind=kind), 1)
+        assert html.startswith('<div class="rag-answer rag-kind-' + kind + '"><p>2 articles mention “&lt;GPU&gt;”')
+        assert html.count("<li>") == 2 and '<ul class="rag-lines">' in html
+    single = render.answer_html(Answer("q", "One line [1].", False, [dated(1, "", "x")], kind="summary"), 1)
+    assert "<ul" not in single  # one sentence stays a sentence
+
+
+def test_no_articles_from_a_range_is_distinct_and_its_date_chip_removable():
+    answer = Answer("q", "No articles from May 2020.", True, kind="no_articles",
+                    filters=Filters(date_from="2020-05-01", date_to="2020-05-31"))
+    html = render.answer_html(answer, 4)
+    assert 'class="rag-abstain rag-no-articles"' in html and "No articles from May 2020." in html
+    assert "Related" not in html
+    assert '<span class="rag-chip" title="filter applied">dates 2020-05-01 to 2020-05-31' \
+           '<a class="rag-chip-x" href="#undate-4"' in html
+    assert "No indexed article is dated in that range" in render.sources_html([answer])
+
+
+def test_only_the_date_chip_can_be_removed():
+    answer = Answer("q", "x", False, filters=Filters(article_ids=("a.md",), sources=("<Wire>",)))
+    html = render.answer_html(answer, 1)
+    assert "rag-chip-x" not in html and html.count('class="rag-chip"') == 2 and "&lt;Wire&gt;" in html

@@ -215,3 +215,120 @@ def test_add_refuses_a_many_article_file_whose_articles_are_all_indexed(tmp_path
     [third], report = uploads.add(assistant, [(incoming(others), "quays.jsonl")])
     assert not third.ok and third.reason == "none of its articles was indexed (duplicate of quays.jsonl#n0, ...)"
     assert sorted(p.name for p in (corpus / "uploads").iterdir()) == ["berths.jsonl"]
+
+
+def sentences(n: int, word: str = "harbour") -> str:
+    return " ".join(f"The {word} number {i} has a lighthouse." for i in range(n))
+
+
+def test_an_upload_indexes_at_most_its_sentence_budget(settings, incoming):
+    budgeted = settings.model_copy(update={"upload_max_sentences": 5, "upload_max_files": 4})
+    results = uploads.save([(incoming(sentences(3, "first")), "a.txt"), (incoming(sentences(3, "second")), "b.txt"),
+                            (incoming(sentences(2, "third")), "c.txt"), (incoming(sentences(6, "fourth")), "d.txt")],
+                           budgeted)
+    assert [r.ok for r in results] == [True, False, True, False]
+    assert results[1].reason.startswith("over this upload's indexing budget: 3 sentences to embed (about 0 s), "
+                                        "and the files before it already have 3")
+    assert "at most 5 (RAG_UPLOAD_MAX_SENTENCES). Upload it again on its own" in results[1].reason
+    assert results[3].reason.startswith("too much to index: 6 sentences") and results[3].reason.endswith("Split the file")
+    assert saved_files(settings) == ["uploads/a.txt", "uploads/c.txt"]
+
+
+def test_the_budget_message_says_what_indexing_would_cost():
+    seconds = uploads.embedding_seconds(30_000)
+    assert f"about {seconds:.0f} s" in uploads.over_budget(30_000, 0, 20_000)
+
+
+# ------------------------------------------------------------------ the request limit, on a real server
+LIMITS = {"RAG_UPLOAD_MAX_FILES": "2", "RAG_UPLOAD_MAX_MB": "0.1"}  # a request may be 268,000 bytes
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory):
+    from test_app_api import start_app
+
+    from conftest import stop
+
+    tmp = tmp_path_factory.mktemp("guard")
+    url, proc, _ = start_app(tmp, GRADIO_TEMP_DIR=str(tmp / "gradio"), **LIMITS)
+    yield url.rsplit(":", 1)[1], tmp / "gradio"
+    stop(proc)
+
+
+def disk(folder: Path) -> tuple[int, int]:
+    """(files, bytes) under a folder."""
+    files = [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def form(files: list[tuple[str, bytes]], boundary: str = "rag-test-boundary") -> tuple[bytes, str]:
+    body = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+                    f"Content-Type: text/plain\r\n\r\n".encode() + data + b"\r\n" for name, data in files)
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def post(port: str, body, content_type: str, headers: dict | None = None) -> tuple[int, str]:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=60)
+    try:
+        conn.request("POST", uploads.UPLOAD_ROUTE, body=body, headers={"Content-Type": content_type, **(headers or {})},
+                     encode_chunked=not isinstance(body, bytes))
+        response = conn.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        conn.close()
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(guarded):
+    import http.client
+
+    port, gradio = guarded
+    before = disk(gradio)
+    conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
+    conn.putrequest("POST", uploads.UPLOAD_ROUTE)
+    conn.putheader("Content-Type", "multipart/form-data; boundary=x")
+    conn.putheader("Content-Length", str(50_000_000))
+    conn.endheaders()  # not one byte of the body is sent
+    response = conn.getresponse()
+    assert response.status == 413
+    assert response.read().decode().startswith("Upload refused, nothing was stored: the request is 50.0 MB. "
+                                               "One upload may hold at most 2 files and 0.3 MB in all")
+    conn.close()
+    assert disk(gradio) == before
+
+
+def chunks(body: bytes, size: int = 7_000):
+    for lo in range(0, len(body), size):
+        yield body[lo:lo + size]
+
+
+@pytest.mark.parametrize("case", ["too large, cut in a file", "too large, cut in a part's headers", "too many files"])
+def test_a_streamed_upload_over_a_limit_is_cut_and_leaves_nothing(guarded, case):
+    port, gradio = guarded
+    before = disk(gradio)
+    if case == "too many files":
+        body, kind = form([(f"n{i}.txt", b"A small article. " * 50) for i in range(3)])
+        status, text = post(port, body, kind)  # with its Content-Length: well within the byte limit
+        assert "it holds more than 2 files" in text
+    else:
+        head = len(form([("a.txt", b"")])[0]) - len("--rag-test-boundary--\r\n")
+        # the limit falls 40 bytes into part 2 (inside "Content-Disposition: ...": Gradio's parse fails), or
+        # 5,000 bytes into part 1's data (Gradio stores a cut file, which is then deleted)
+        first = 268_000 - head - (40 if "headers" in case else -5_000)
+        body, kind = form([("a.txt", b"x" * first), ("b.txt", b"y" * 1_000)])
+        status, text = post(port, chunks(body), kind)  # chunked: no Content-Length
+        assert "the request is larger than 0.3 MB" in text
+    assert status == 413 and text.startswith("Upload refused, nothing was stored")
+    assert disk(gradio) == before
+
+
+def test_an_upload_within_the_limits_is_stored_by_gradio(guarded):
+    port, gradio = guarded
+    body, kind = form([("one.txt", b"First article."), ("two.txt", b"Second article.")])
+    status, text = post(port, chunks(body, 5), kind)
+    assert status == 200
+    paths = [Path(p) for p in json.loads(text)]
+    assert [p.read_bytes() for p in paths] == [b"First article.", b"Second article."]
+    assert all(p.is_relative_to(gradio.resolve()) for p in paths)
+    uploads.discard(paths)
