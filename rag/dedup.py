@@ -231,28 +231,30 @@ class DuplicateIndex:
             self._db.execute("DELETE FROM pairs WHERE a = ? OR b = ?", (doc, doc))
             self._db.execute("DELETE FROM articles WHERE doc = ?", (doc,))
 
-    def _insert(self, articles: list[Article]) -> list[int]:
-        docs = []
+    def _insert(self, articles: list[Article]) -> list[tuple[int, int, int]]:
+        """Sign and store `articles`; returns their (band, key, doc) rows."""
+        rows = []
         for article in articles:
             signature = self.signer.signature(article.text)
             doc = self._db.execute(
                 "INSERT INTO articles (id, content_hash, date, length, signature) VALUES (?, ?, ?, ?, ?)",
                 (article.id, content_hash(article), article.date, len(article.text), signature.tobytes())).lastrowid
-            self._db.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?, ?)",
-                                 [(band, key, doc) for band, key in enumerate(self.signer.band_keys(signature))])
-            docs.append(doc)
-        return docs
+            rows += [(band, key, doc) for band, key in enumerate(self.signer.band_keys(signature))]
+        self._db.executemany("INSERT OR IGNORE INTO bands VALUES (?, ?, ?)", rows)
+        return rows
 
-    def _link(self, docs: list[int]) -> None:
-        """Verify every LSH candidate pair that involves one of `docs`; store the verified pairs."""
-        if not docs:
+    def _link(self, bands: list[tuple[int, int, int]]) -> None:
+        """Verify every LSH candidate pair of the new documents (`bands`: their rows) and store the
+        verified ones. Lookups go through the (band, key) primary key, so the cost follows the new
+        documents and their candidates, not the corpus size."""
+        if not bands:
             return
-        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS fresh (doc INTEGER PRIMARY KEY)")
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS fresh (band INTEGER, key INTEGER, doc INTEGER)")
         self._db.execute("DELETE FROM fresh")
-        self._db.executemany("INSERT INTO fresh VALUES (?)", [(d,) for d in docs])
+        self._db.executemany("INSERT INTO fresh VALUES (?, ?, ?)", bands)
         candidates = {(min(a, b), max(a, b)) for a, b in self._db.execute(
-            "SELECT mine.doc, other.doc FROM fresh JOIN bands AS mine ON mine.doc = fresh.doc "
-            "JOIN bands AS other ON other.band = mine.band AND other.key = mine.key AND other.doc != mine.doc")}
+            "SELECT fresh.doc, other.doc FROM fresh "
+            "JOIN bands AS other ON other.band = fresh.band AND other.key = fresh.key AND other.doc != fresh.doc")}
         signatures = {}
         for part in _batches(sorted({d for pair in candidates for d in pair})):
             for doc, blob in self._db.execute(f"SELECT doc, signature FROM articles WHERE doc IN ({_marks(part)})",

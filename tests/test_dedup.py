@@ -16,44 +16,56 @@ BBC = ROOT.parent / "shared" / "datasets" / "bbc-news"
 
 # A wire story written for these tests, the same story as outlets republish it, a follow-up on the same
 # company (a different story that repeats one background sentence), and an unrelated story.
-WIRE = """Harbor Freight Lines profit jumps on record cargo volumes
-
-Harbor Freight Lines said on Tuesday that its quarterly profit rose 38% to 412 million euros, helped by record cargo volumes between Asia and northern Europe and higher freight rates on its busiest routes.
-
-The company, based in Rotterdam, operates 42 container ships and terminals in six ports, and it has spent heavily on larger vessels since the pandemic disrupted global supply chains.
-
-Chief executive Marta Vos told analysts that bookings for the coming quarter were already ahead of last year, although she warned that fuel costs and new emissions charges would squeeze margins in the second half.
-
-Revenue climbed to 2.9 billion euros from 2.3 billion a year earlier. The firm raised its full-year forecast and said it would pay a special dividend of 50 cents a share in May.
-
-Shares in the group closed 6% higher in Amsterdam, making them the best performer on the index this year. Analysts at two banks lifted their price targets after the results."""
+WIRE = "\n\n".join([
+    "Harbor Freight Lines profit jumps on record cargo volumes",
+    "Harbor Freight Lines said on Tuesday that its quarterly profit rose 38% to 412 million euros, helped by "
+    "record cargo volumes between Asia and northern Europe and higher freight rates on its busiest routes.",
+    "The company, based in Rotterdam, operates 42 container ships and terminals in six ports, and it has "
+    "spent heavily on larger vessels since the pandemic disrupted global supply chains.",
+    "Chief executive Marta Vos told analysts that bookings for the coming quarter were already ahead of last "
+    "year, although she warned that fuel costs and new emissions charges would squeeze margins in the second "
+    "half.",
+    "Revenue climbed to 2.9 billion euros from 2.3 billion a year earlier. The firm raised its full-year "
+    "forecast and said it would pay a special dividend of 50 cents a share in May.",
+    "Shares in the group closed 6% higher in Amsterdam, making them the best performer on the index this "
+    "year. Analysts at two banks lifted their price targets after the results.",
+])
 
 HEADLINE = WIRE.replace("Harbor Freight Lines profit jumps on record cargo volumes",
                         "UPDATE 1-Rotterdam shipper Harbor Freight beats forecasts, lifts dividend")
-PARAGRAPH = WIRE.replace("Revenue climbed to 2.9 billion euros from 2.3 billion a year earlier. The firm raised its "
-                         "full-year forecast and said it would pay a special dividend of 50 cents a share in May.\n\n", "")
+PARAGRAPH = WIRE.replace("Revenue climbed to 2.9 billion euros from 2.3 billion a year earlier. The firm raised "
+                         "its full-year forecast and said it would pay a special dividend of 50 cents a share in "
+                         "May.\n\n", "")
 SENTENCE = WIRE.replace(
     "Chief executive Marta Vos told analysts that bookings for the coming quarter were already ahead of last year",
-    "Bookings for the next quarter were already running ahead of last year, chief executive Marta Vos informed analysts")
-BYLINE = WIRE.replace("\n\nHarbor Freight Lines said", "\n\nBy Tom Hadley, Reuters\n\nAMSTERDAM (Reuters) - Harbor Freight Lines said")
+    "Bookings for the next quarter were already running ahead of last year, chief executive Marta Vos informed "
+    "analysts")
+BYLINE = WIRE.replace("\n\nHarbor Freight Lines said",
+                      "\n\nBy Tom Hadley, Reuters\n\nAMSTERDAM (Reuters) - Harbor Freight Lines said")
 
-FOLLOW_UP = """Harbor Freight Lines shares fall as dock strike looms
+FOLLOW_UP = "\n\n".join([
+    "Harbor Freight Lines shares fall as dock strike looms",
+    "Shares in Harbor Freight Lines fell 4% on Thursday after dock workers at its two largest terminals voted"
+    " to strike over pay, threatening to halt loading during the busiest weeks of the year.",
+    "The company, based in Rotterdam, operates 42 container ships and terminals in six ports, and it has "
+    "spent heavily on larger vessels since the pandemic disrupted global supply chains.",
+    "The union said 87% of members backed action and that stoppages could begin in ten days unless the "
+    "company improved its offer of a 3% rise. Management said talks would continue and that contingency plans"
+    " were in place to divert ships to other ports.",
+    "Customers including two large retailers said they were watching the dispute closely. A prolonged strike "
+    "would hit earnings at a time when the group had just raised its forecast, one analyst said.",
+])
 
-Shares in Harbor Freight Lines fell 4% on Thursday after dock workers at its two largest terminals voted to strike over pay, threatening to halt loading during the busiest weeks of the year.
-
-The company, based in Rotterdam, operates 42 container ships and terminals in six ports, and it has spent heavily on larger vessels since the pandemic disrupted global supply chains.
-
-The union said 87% of members backed action and that stoppages could begin in ten days unless the company improved its offer of a 3% rise. Management said talks would continue and that contingency plans were in place to divert ships to other ports.
-
-Customers including two large retailers said they were watching the dispute closely. A prolonged strike would hit earnings at a time when the group had just raised its forecast, one analyst said."""
-
-UNRELATED = """City council approves new cycling lanes
-
-The city council voted on Monday to build twelve kilometres of protected cycling lanes along the river, ending two years of debate over the plan and its cost.
-
-Supporters said the lanes would cut traffic and make the centre safer for children riding to school, while shop owners warned that removing parking spaces would drive customers away.
-
-Work on the first section is due to begin in the spring and should be finished before the summer festival, the council said. The whole project is expected to cost 18 million, a third of it paid by a national grant."""
+UNRELATED = "\n\n".join([
+    "City council approves new cycling lanes",
+    "The city council voted on Monday to build twelve kilometres of protected cycling lanes along the river, "
+    "ending two years of debate over the plan and its cost.",
+    "Supporters said the lanes would cut traffic and make the centre safer for children riding to school, "
+    "while shop owners warned that removing parking spaces would drive customers away.",
+    "Work on the first section is due to begin in the spring and should be finished before the summer "
+    "festival, the council said. The whole project is expected to cost 18 million, a third of it paid by a "
+    "national grant.",
+])
 
 
 def art(article_id: str, text: str, date: str = "", source: str = "") -> Article:
@@ -64,8 +76,8 @@ def members(index: DuplicateIndex) -> list[set[str]]:
     return [set(g.members) for g in index.groups()]
 
 
-@pytest.mark.parametrize("copy", [WIRE, HEADLINE, PARAGRAPH, SENTENCE, BYLINE],
-                         ids=["exact copy", "headline changed", "paragraph dropped", "sentence reworded", "byline added"])
+@pytest.mark.parametrize("copy", [WIRE, HEADLINE, PARAGRAPH, SENTENCE, BYLINE], ids=[
+    "exact copy", "headline changed", "paragraph dropped", "sentence reworded", "byline added"])
 def test_each_kind_of_copy_joins_its_original(copy):
     index = DuplicateIndex(None)
     index.update([art("reuters/1.txt", WIRE), art("outlet/1.txt", copy), art("council.txt", UNRELATED)])
