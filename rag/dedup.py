@@ -13,7 +13,8 @@ generated copies (headline changed, a paragraph dropped, a sentence reworded, a 
 every pair of those) and reported on the held-out half: see docs/DEDUP.md. On tune, 4-word shingles,
 128 permutations and 0.52 made no error at any threshold from 0.46 to 0.56 (no two different stories
 grouped, every copy grouped with its original); the closest different stories there, a follow-up
-that repeats two thirds of the first report, score 0.45.
+that repeats two thirds of the first report, score 0.45. Held out: pair recall 0.998, precision 1.000;
+copies keeping less than about half of their original's shingles (a story cut to half) are missed.
 
 Persistent and incremental: signatures, LSH band keys and verified pairs live in one SQLite file
 (WAL: one writer at a time, readers in other threads or processes see the last committed update).
@@ -48,9 +49,9 @@ _BATCH = 500  # ids per SQL "IN (...)" list
 class Params:
     """How articles are compared. Stored with the index: other values discard the stored signatures."""
 
-    shingle: int = 4  # words per shingle
-    num_perm: int = 128  # MinHash permutations (signature length)
-    threshold: float = 0.52  # a verified pair: estimated Jaccard >= this
+    shingle: int = 4  # words per shingle (3-7 measured; 4 had the widest error-free range)
+    num_perm: int = 128  # signature length (64: too noisy, error-free range narrow or none; 256: no better)
+    threshold: float = 0.52  # a verified pair: estimated Jaccard >= this (error-free on tune: 0.46-0.56)
 
     @property
     def lsh(self) -> tuple[int, int]:
