@@ -757,7 +757,7 @@ def render(r: dict) -> str:
         f"- **BBC News**, all 2,225 files as the engine reads them: 98 files are byte-identical to another; "
         f"{n_copy} further pairs are BBC's own near-copies (a headline or a few words changed, a paragraph "
         f"added), and {n_rev} pairs are revisions of one report (new lead, several paragraphs added or "
-        "rewritten, updated figures). Both were labelled by reading every pair of files whose exact 4-to-5-word "
+        "rewritten, updated figures). Both were labelled by reading every pair of files whose exact 5-word "
         "shingle overlap is at all notable (Jaccard >= 0.1 or containment >= 0.3, ~130 pairs) before any "
         "parameter was tuned; the list is in `bench/dedup.py`. Every other pair is a different story, "
         "including follow-ups on one topic that reuse background paragraphs (several about the Glazer bid, "
