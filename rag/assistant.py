@@ -186,8 +186,9 @@ class Assistant:
     def query(self, question: str, *, standalone: str | None = None, top_k=None, mode: str | None = None,
               article_ids=(), date_from="", date_to="", sources=(), dates: bool = True) -> Query:
         """Stage 1: the checked question and options as a Query (raises BadQuestion). A date expression
-        in the question ("in April 2023", "last week") becomes a date filter and leaves the text that is
-        matched, unless `dates` is False; explicit date_from/date_to win over it."""
+        in the question ("in April 2023", "last week") leaves the text that is matched (a date is never a
+        topic word) and becomes a date filter unless `dates` is False (the page's chip ×: "ask again without
+        the date"); explicit date_from/date_to win over it."""
         text, notice = clean_question(question, self.settings.max_question_chars)
         matched = clean_question(standalone, self.settings.max_question_chars)[0] if standalone else text
         mode = mode or self.settings.effective_mode
@@ -201,13 +202,12 @@ class Assistant:
         if date_from and date_to and date_from > date_to:
             raise BadQuestion(f"date_from ({date_from}) is after date_to ({date_to}).")
         label = ""
-        if dates:
-            parsed = parse_dates(matched, self._anchor())
-            if parsed.range is not None:
-                matched = parsed.text or matched  # a date is never a topic word
-                if not (date_from or date_to):  # explicit filters win over the question's dates
-                    label = parsed.range.label
-                    date_from, date_to = parsed.range.date_from, parsed.range.date_to
+        parsed = parse_dates(matched, self._anchor())
+        if parsed.range is not None:
+            matched = parsed.text or matched
+            if dates and not (date_from or date_to):  # explicit filters win over the question's dates
+                label = parsed.range.label
+                date_from, date_to = parsed.range.date_from, parsed.range.date_to
         filters = Filters(check_ids(article_ids), date_from, date_to, check_ids(sources, "sources"))
         kind = news.detect(matched, has_range=bool(label))
         return Query(question=text, text=matched, top_k=check_top_k(top_k) or self.settings.top_k, mode=mode,
