@@ -25,6 +25,20 @@ def abstention(query: Query, passages: list[Passage], trace: Trace, text: str) -
     return Answer(query.question, text, True, [], passages, trace, kind=query.kind, filters=query.filters)
 
 
+class NothingAsked:
+    """A fact question with no word to look for ("When?", "Who?" alone): whatever sentence ranks first
+    would be a guess, so it abstains, in every mode, and says what is missing."""
+
+    def __init__(self, abstain_text: str):
+        self.abstain_text = abstain_text
+
+    def answer(self, query: Query, passages: list[Passage], trace: Trace):
+        answer = abstention(query, passages, trace, self.abstain_text)
+        answer.notice = "The question names nothing to look for: ask about a person, a place, an event or a thing."
+        yield answer.text
+        return answer
+
+
 def quoted(query: Query, passages: list[Passage], trace: Trace,
            quotes: list[tuple[Passage, int, int]], short: str = "") -> Answer:
     """An answer made of sentences quoted from passages: each (passage, start, end) becomes

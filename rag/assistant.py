@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 import httpx
 
 from . import news
-from .answering import Answerer
+from .answering import Answerer, NothingAsked
 from .chat import Chat
 from .chunking import Chunker
 from .corpus import scan
@@ -27,6 +27,7 @@ from .index import Index, StoreUnavailable
 from .llm import LLMAnswerer, make_llm
 from .retrieve import HybridRetriever
 from .settings import Settings
+from .text import terms
 from .types import Answer, Filters, IngestReport, Passage, Query, Trace
 
 MAX_TOP_K = 50
@@ -264,6 +265,8 @@ class Assistant:
         if query.kind in kinds:
             extractive = kinds[query.kind]()
             return [news.WithModel(extractive, llm, query.kind) if llm else extractive]
+        if not terms(query.text):
+            return [NothingAsked(self.settings.abstain_text)]
         return [llm, self.extractive] if llm else [self.extractive]
 
     def _answer(self, query: Query, passages: list[Passage], trace: Trace, started: float) -> Iterator[str]:
@@ -276,7 +279,7 @@ class Assistant:
             if trace.fallback:
                 notice = _join(notice, f"The language model could not answer ({trace.fallback}); "
                                        "this answer was extracted from the articles.")
-        answer.notice = notice
+        answer.notice = _join(notice, answer.notice)
         trace.timings_ms["answer"] = _ms(t0)
         trace.timings_ms["total"] = _ms(started)
         trace.cited_ids = [c.passage_id for c in answer.citations]
@@ -295,4 +298,4 @@ def _ms(since: float) -> float:
 
 
 def _join(a: str, b: str, sep: str = " ") -> str:
-    return f"{a}{sep}{b}" if a else b
+    return sep.join(part for part in (a, b) if part)

@@ -117,6 +117,10 @@ def _print_answer(result: dict, as_json: bool) -> None:
         where = ", ".join(x for x in (item["article_id"], item.get("source", ""), item["date"] or "no date",
                                       f"p. {item['page']}" if item.get("page") else "") if x)
         print(f"[{item['n']}] {item['title']} ({where}): \"{snippet[:300]}\"")
+        if item.get("copies"):
+            from .render import also_published_text
+
+            print(f"    {also_published_text(item['copies'])}")
 
 
 def cmd_ask(args) -> int:

@@ -157,7 +157,8 @@ def _passage(d: dict[str, Any]) -> Passage:
     return Passage(id=d["passage_id"], article_id=d["article_id"], title=d.get("title", ""), text=d["text"],
                    start=int(d["start"]), end=int(d["end"]), date=d.get("date", ""), source=d.get("source", ""),
                    author=d.get("author", ""), url=d.get("url", ""), page=str(d.get("page", "")),
-                   score=float(d.get("score", 0.0)))
+                   score=float(d.get("score", 0.0)),
+                   copies=[c for c in d.get("copies") or [] if isinstance(c, dict)])
 
 
 _TRACE_FIELDS = {f.name for f in fields(Trace)}

@@ -39,6 +39,7 @@ from tqdm import tqdm
 from .chunking import Chunker
 from .corpus import CorpusScan
 from .text import Idf, sentence_spans
+from .dedup import DuplicateIndex, Group
 from .types import Article, Filters, IngestReport, Passage, date_int
 
 PAGE = 5000
@@ -125,6 +126,10 @@ class Index:
         self.bm25: BM25Retriever | None = None
         self._idf: tuple[object, Idf] | None = None
         self._catalogue: tuple[tuple, list[dict]] | None = None
+        # Syndicated copies and re-published versions: every copy is indexed (counts, lists and sources stay
+        # exact, and a copy's own edits are searchable); retrieval folds each story to one copy.
+        self.duplicates = DuplicateIndex(self.dir / f"dedup-{self.collection.name}.sqlite")
+        self._stories: tuple[tuple, dict[str, Group]] | None = None
         self._written = 0  # bumped by every ingest of this process that changed the store
 
     # ---------------------------------------------------------------- manifest (read from the store)
@@ -169,6 +174,25 @@ class Index:
                     row["chunks"] += 1
             self._catalogue = (key, sorted(rows.values(), key=lambda r: (r["date"], r["article_id"])))
         return self._catalogue[1]
+
+    def stories(self, fresh: bool = False) -> dict[str, Group]:
+        """Article id -> its story (the group of near-duplicate copies), for articles that have a copy.
+        Kept until the index changes, like the catalogue."""
+        key = (self.collection.count(), self._written)
+        if fresh or self._stories is None or self._stories[0] != key:
+            self._stories = (key, {member: group for group in self.duplicates.groups() for member in group.members})
+        return self._stories[1]
+
+    def copies_of(self, article_id: str) -> list[dict]:
+        """The other indexed copies of an article's story (article_id, title, date, source, url), the
+        first published first."""
+        group = self.stories().get(article_id)
+        if group is None:
+            return []
+        rows = {row["article_id"]: row for row in self.articles()}
+        others = sorted((rows[m] for m in group.members if m != article_id and m in rows),
+                        key=lambda r: (not r["date"], r["date"], r["article_id"]))
+        return [{k: row[k] for k in ("article_id", "title", "date", "source", "url")} for row in others]
 
     def newest_date(self) -> str:
         """The latest publication date in the index ("" when no article has one)."""
@@ -362,6 +386,7 @@ class Index:
             for path in sorted(kept):
                 report.notes.append((path, "could not be read; the previously indexed version is kept"))
             self._delete_articles(report.removed)
+            self.duplicates.update(scan.articles, report.removed)
             self._sweep_orphan_sentences(stored)
             report.chunks_embedded = self._index_articles(todo, chunker, progress)
             if todo or report.removed:
@@ -369,6 +394,7 @@ class Index:
             if report.removed or todo or not self._bm25_current():
                 self._rebuild_bm25()
         report.chunks_total = self.collection.count()
+        report.copies = sum(len(g.members) - 1 for g in {g.canonical: g for g in self.stories(fresh=True).values()}.values())
         report.seconds = time.perf_counter() - started
         return report
 

@@ -47,7 +47,7 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [(kind, re.compile(pattern, re.I)) for
               rf"discuss|cover|are about|report on|deal with|contain|include|feature)\s+{_TOPIC}{_END}"),
     ("sources", r"^(?:which|what|who are the)\s+(?:sources|outlets|publications|papers|newspapers|news "
                 r"organi[sz]ations|news outlets|news agencies|agencies|media|websites|sites|publishers)\s+"
-                rf"(?:have\s+|had\s+)?(?:reported|covered|carried|published|ran|wrote about|mentioned|reported on)"
+                rf"(?:have\s+|had\s+)?(?P<verb>reported|covered|carried|published|ran|wrote about|mentioned|reported on)"
                 rf"\s+{_TOPIC}{_END}"),
     ("list", rf"^(?:which|what|list(?: the| all)?|show(?: me)?(?: the| all)?)\s+{_ITEMS}\s+(?P<verb>mention(?:ing)?|"
              rf"are about|is about|about|cover(?:ing)?|discuss(?:ing)?|talk about|report on|deal with|"
@@ -139,7 +139,7 @@ class Topic:
         holding enough of its words (RELEVANT_COVERAGE)."""
         vector = query.vector if topic == query.text and query.vector is not None \
             else self.index.embed_model.get_query_embedding(topic)
-        pool = self.assistant.retriever.search(topic, POOL, query.filters, vector)
+        pool = self.assistant.retriever.search(topic, POOL, query.filters, vector, fold=False)  # copies count
         idf = self.index.idf()
         # Words the corpus never uses cannot tell its articles apart (a paraphrase, or a word no article
         # has): they are left out rather than counted against every article.
@@ -293,6 +293,12 @@ class TimelineAnswerer:
         topic = query.topic or query.text
         relevant = self.topic.about(query, topic)
         dated = sorted((r for r in relevant if r.date), key=lambda r: (r.date, r.article_id))
+        stories = self.topic.index.stories()
+        first_copy: dict[str, Relevant] = {}  # one line per story: its first-published copy
+        for r in dated:
+            first_copy.setdefault(stories[r.article_id].canonical if r.article_id in stories else r.article_id, r)
+        firsts = {id(r) for r in first_copy.values()}
+        dated = [r for r in dated if id(r) in firsts]
         trace.details = {"relevant_articles": len(relevant), "dated": len(dated)}
         if not dated:
             answer = abstention(query, passages, trace, self.abstain_text)
@@ -305,6 +311,7 @@ class TimelineAnswerer:
         lines = []
         for r in shown:
             passage, lo, hi = self.topic.best_sentence(topic, r.passages, query.vector)
+            passage.copies = self.topic.index.copies_of(passage.article_id)
             lines.append((f"{passage.date} ({passage.source or 'no source'}): ", passage, [(lo, hi)]))
         tail = f"({len(dated)} dated articles; {len(shown)} shown.)" if len(shown) < len(dated) else ""
         answer = dated_answer(query, trace, lines, passages, tail=tail)

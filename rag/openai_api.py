@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException
 
 from .assistant import Assistant, AnswerStream, BadQuestion
 from .index import IndexDamaged, StoreUnavailable
+from .render import also_published_text
 from .types import Answer
 
 MODEL_ID = "ask-your-articles"
@@ -219,7 +220,8 @@ def sources_text(answer: Answer) -> str:
     for c in answer.citations:
         quote = " ".join((c.quote or c.text).split())
         quote = quote if len(quote) <= 300 else quote[:300].rstrip() + "…"
-        lines.append(f"- [{c.n}] {c.title} ({c.date or 'no date'}): \u201c{quote}\u201d")
+        also = also_published_text(c.passage.copies)
+        lines.append(f"- [{c.n}] {c.title} ({c.date or 'no date'}): \u201c{quote}\u201d" + (f" ({also})" if also else ""))
     text = SOURCES_HEADING + "\n".join(lines) if lines else ""
     return text + (f"\n\nNote: {answer.notice}" if answer.notice else "")
 

@@ -42,6 +42,7 @@ CSS = """
 .rag-card header { font-weight: 600; }
 .rag-n { display: inline-block; min-width: 2em; color: var(--color-accent); }
 .rag-meta { font-size: .82em; opacity: .75; margin: .15em 0 .35em; }
+.rag-also { font-size: .82em; opacity: .8; margin: -.2em 0 .35em; font-style: italic; }
 .rag-card blockquote { margin: 0; padding: 0; border: 0; font-size: .9em; white-space: pre-wrap; }
 .rag-card mark { background: rgba(250, 204, 21, .55); color: inherit; padding: 0 1px; border-radius: 2px; }
 .rag-card mark b { font-weight: 700; }
@@ -240,7 +241,24 @@ def card_html(dom_id: str, label: str, passage: Passage, spans: list[tuple[int, 
     kind = " rag-related" if related else ""
     return (f'<article class="rag-card{kind}" id="{dom_id}"><header><span class="rag-n">{shown(label)}</span>'
             f'<span class="rag-title">{shown(passage.title)}</span></header><div class="rag-meta">{meta}</div>'
+            f"{also_published(passage.copies)}"
             f"<blockquote>{highlight(passage.text, list(spans), short)}</blockquote></article>")
+
+
+def also_published_text(copies: list[dict], most: int = 8) -> str:
+    """'Also published by Reuters (2005-01-12), AP': a story's other copies (plain text; "" if none)."""
+    if not copies:
+        return ""
+    names = [(c.get("source") or c.get("article_id", "")) + (f" ({c['date']})" if c.get("date") else "")
+             for c in copies[:most]]
+    more = f" and {len(copies) - most} more" if len(copies) > most else ""
+    return f"Also published by {', '.join(names)}{more}"
+
+
+def also_published(copies: list[dict]) -> str:
+    """The story's other copies, named on its card."""
+    text = also_published_text(copies)
+    return f'<div class="rag-also">{shown(text)}</div>' if text else ""
 
 
 def citation_card(citation: Citation, turn: int, short: str = "") -> str:

@@ -28,8 +28,10 @@ class HybridRetriever(BaseRetriever):
         self.top_k = top_k
 
     def search(self, text: str, top_k: int | None = None, filters: Filters | None = None,
-               vector: list[float] | None = None, ranks: dict | None = None) -> list[Passage]:
-        """The top_k passages for `text`; `ranks`, when given, receives each one's dense and BM25 rank."""
+               vector: list[float] | None = None, ranks: dict | None = None, fold: bool = True) -> list[Passage]:
+        """The top_k passages for `text`; `ranks`, when given, receives each one's dense and BM25 rank.
+        With `fold`, a story's near-duplicate copies count once: passages of a second copy are dropped
+        (the best-ranked copy stays) and each passage lists its story's other copies in `copies`."""
         top_k = top_k or self.top_k
         filters = filters or Filters()
         pool = max(20, 4 * top_k)  # candidates from each side before fusion
@@ -38,16 +40,37 @@ class HybridRetriever(BaseRetriever):
         dense = self.index.dense(vector, pool, filters)
         sparse = self.index.lexical(text, pool, filters)
         fused = fuse([dense, sparse])
-        best = sorted(fused, key=lambda cid: -fused[cid])[:top_k]
+        ordered = sorted(fused, key=lambda cid: -fused[cid])
+        best = fold_copies(ordered, self.index.stories())[:top_k] if fold else ordered[:top_k]
         if ranks is not None:
             ranks.update({cid: {"dense": _rank(dense, cid), "bm25": _rank(sparse, cid)} for cid in best})
         passages = self.index.passages(best)
         for passage in passages:
             passage.score = fused[passage.id]
+            if fold:
+                passage.copies = self.index.copies_of(passage.article_id)
         return passages
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return [NodeWithScore(node=passage_node(p), score=p.score) for p in self.search(query_bundle.query_str)]
+
+
+def article_of(chunk_id: str) -> str:
+    """The article id of a chunk id (`<article id>#<content hash>:<n>`; article ids may hold '#')."""
+    return chunk_id.rsplit("#", 1)[0]
+
+
+def fold_copies(chunk_ids: list[str], stories: dict) -> list[str]:
+    """`chunk_ids` (best first) without the chunks of a story's second, third ... copy: the first copy
+    seen stands for its story. Several chunks of that one copy may stay."""
+    kept, chosen = [], {}  # story -> the article standing for it
+    for chunk_id in chunk_ids:
+        article = article_of(chunk_id)
+        group = stories.get(article)
+        story = group.canonical if group is not None else article
+        if chosen.setdefault(story, article) == article:
+            kept.append(chunk_id)
+    return kept
 
 
 def passage_node(passage: Passage) -> TextNode:

@@ -69,6 +69,7 @@ class Passage:
     url: str = ""
     page: str = ""  # PDF page(s) the passage is on: "3" or "3-4"
     score: float = 0.0
+    copies: list[dict] = field(default_factory=list)  # the story's other copies: article_id, title, date, source, url
 
 
 @dataclass
@@ -99,7 +100,7 @@ class Citation:
         return {"n": self.n, "article_id": p.article_id, "title": p.title, "date": p.date, "text": p.text,
                 "start": p.start, "end": p.end, "score": p.score, "passage_id": p.id, "quote": self.quote,
                 "quote_spans": [list(span) for span in self.quote_spans], "source": p.source,
-                "author": p.author, "url": p.url, "page": p.page}
+                "author": p.author, "url": p.url, "page": p.page, "copies": p.copies}
 
 
 @dataclass
@@ -188,7 +189,7 @@ class Answer:
             "retrieved": [
                 {"rank": i + 1, "passage_id": p.id, "article_id": p.article_id, "title": p.title,
                  "date": p.date, "source": p.source, "author": p.author, "url": p.url, "page": p.page,
-                 "text": p.text, "start": p.start, "end": p.end, "score": round(p.score, 6)}
+                 "text": p.text, "start": p.start, "end": p.end, "score": round(p.score, 6), "copies": p.copies}
                 for i, p in enumerate(self.retrieved)
             ],
             "timings_ms": trace.get("timings_ms", {}),
@@ -206,6 +207,7 @@ class IngestReport:
     notes: list[tuple[str, str]] = field(default_factory=list)  # (path, note) e.g. encoding fallback
     chunks_embedded: int = 0
     chunks_total: int = 0
+    copies: int = 0  # indexed articles that are a near-duplicate copy of another (folded in answers)
     seconds: float = 0.0
 
     @property
@@ -222,6 +224,9 @@ class IngestReport:
             f"chunks embedded {self.chunks_embedded}, chunks in index {self.chunks_total}, "
             f"{self.seconds:.1f} s",
         ]
+        if self.copies:
+            lines.append(f"{self.copies} article(s) are near-duplicate copies of another (syndicated or re-published): "
+                         "answers show each story once and name its other outlets")
         lines += [f"  skipped {path}: {reason}" for path, reason in self.skipped]
         lines += [f"  note {path}: {note}" for path, note in self.notes]
         return "\n".join(lines)
