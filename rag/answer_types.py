@@ -151,6 +151,15 @@ _ATTRIBUTION_Q = re.compile(r"\b(?:according to|report(?:ed|s)?|said|say|says|to
                             r"warned|drew up|drawn up|interview(?:ed)?|speak|spoke|source)\b", re.I)
 
 
+_TYPE_NOUN = re.compile(rf"\b(?:which|what) (?:\w+ )?({_ORG_NOUNS}|{_PERSON_NOUNS}|{_PLACE_NOUNS})\b")
+
+
+def type_nouns(question: str) -> list[str]:
+    """The nouns that name the kind of answer asked for ("Which *organisation* published ...", "what
+    *city*"): they say what the answer is, not what it is about, so the passages need not contain them."""
+    return _TYPE_NOUN.findall(" ".join(question.lower().replace("\u2019", "'").split()))
+
+
 @dataclass(frozen=True)
 class Asked:
     kinds: tuple[str, ...] = ()  # what an answer must contain; () when the question does not say

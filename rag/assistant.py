@@ -5,6 +5,8 @@ retrieve (hybrid search) -> answer (a chain of answerers, e.g. LLM then extracti
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -181,6 +183,16 @@ class Assistant:
         """Like `ask`, streaming. Retrieval happens now; the answer is produced as you iterate."""
         return self.run(self.query(question, **options))
 
+    @contextlib.contextmanager
+    def _store_reachable(self):
+        """A Chroma server that went away mid-session (any store read: dates, filters, retrieval) is a
+        StoreUnavailable that names it, never a raw transport error."""
+        try:
+            yield
+        except (httpx.TransportError, ConnectionError) as err:
+            raise StoreUnavailable(f"the Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} "
+                                   f"stopped answering ({type(err).__name__}); try again when it is back") from err
+
     def chat(self, condense: bool | None = None) -> Chat:
         return Chat(self, condense)
 
@@ -202,7 +214,7 @@ class Assistant:
         date_from, date_to = check_date(date_from, "date_from"), check_date(date_to, "date_to")
         if date_from and date_to and date_from > date_to:
             raise BadQuestion(f"date_from ({date_from}) is after date_to ({date_to}).")
-        label = ""
+        label, dated = "", matched
         parsed = parse_dates(matched, self._anchor())
         if parsed.range is not None:
             matched = parsed.text or matched
@@ -214,11 +226,12 @@ class Assistant:
         return Query(question=text, text=matched, top_k=check_top_k(top_k) or self.settings.top_k, mode=mode,
                      filters=filters, notice=notice, kind=kind.kind, topic=kind.topic, title=kind.title,
                      literal=kind.literal,
-                     date_label=label)
+                     date_label=label, dated_text=dated)
 
     def _anchor(self) -> dt.date:
         """What "last week" is relative to: the newest article's date (RAG_DATE_ANCHOR=corpus), or today."""
-        newest = self.index.newest_date() if self.settings.date_anchor == "corpus" else ""
+        with self._store_reachable():
+            newest = self.index.newest_date() if self.settings.date_anchor == "corpus" else ""
         try:
             return dt.date.fromisoformat(newest[:10]) if newest else dt.date.today()
         except ValueError:
@@ -230,10 +243,29 @@ class Assistant:
         trace = Trace(mode=query.mode, model=self.settings.llm_model if query.mode == "llm" else "extractive",
                       question=query.question, standalone=query.text, top_k=query.top_k, kind=query.kind,
                       filters=query.filters.to_dict() if query.filters else None)
-        if query.date_label and not self.index.has_articles(query.filters):
+        with self._store_reachable():
+            nothing = bool(query.date_label) and not self.index.has_articles(query.filters)
+        if query.date_label and _asks_about_a_thing(query):
+            # "Which data center did Twitter shut down in December 2022?": the date may be the event's, not
+            # the article's. Kept as a filter when an article from then answers; else every date is searched.
+            if nothing or not self._answerable(query):
+                wider = _over_every_date(query, nothing)
+                if nothing and not self._answerable(wider):  # "How many GPUs did Twitter buy in May 2020?"
+                    return AnswerStream(self._nothing_from(query, trace, started), [], query)
+                query = wider
+                trace.filters = query.filters.to_dict() if query.filters else None
+        elif nothing:
             return AnswerStream(self._nothing_from(query, trace, started), [], query)
         passages = self._retrieve(query, trace)
         return AnswerStream(self._answer(query, passages, trace, started), passages, query)
+
+    def _answerable(self, query: Query) -> bool:
+        """The extractive answerer would answer from the retrieved passages (it abstains otherwise)."""
+        passages = self._retrieve(query, Trace())
+        with self._store_reachable():
+            extract = self.extractive.extract(query.text, passages, self.index.idf(), query.vector) \
+                if passages else None
+        return extract is not None and extract.support >= self.settings.abstain_threshold
 
     def _nothing_from(self, query: Query, trace: Trace, started: float) -> Iterator[str]:
         answer = news.no_articles(query, trace, query.date_label)
@@ -244,13 +276,10 @@ class Assistant:
 
     def _retrieve(self, query: Query, trace: Trace) -> list[Passage]:
         t0 = time.perf_counter()
-        try:
+        with self._store_reachable():
             if query.vector is None:  # shared by retrieval and the extractive answerer
                 query.vector = self.embed_model.get_query_embedding(query.text)
             passages = self.retriever.search(query.text, query.top_k, query.filters, query.vector, trace.ranks)
-        except (httpx.TransportError, ConnectionError) as err:  # the Chroma server went away mid-session
-            raise StoreUnavailable(f"the Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} "
-                                   f"stopped answering ({type(err).__name__}); try again when it is back") from err
         trace.timings_ms["retrieve"] = _ms(t0)
         trace.retrieved_ids = [p.id for p in passages]
         return passages
@@ -291,6 +320,28 @@ class Assistant:
         from .engine import AssistantQueryEngine
 
         return AssistantQueryEngine(assistant=self, streaming=streaming, options=options)
+
+
+# Words a question uses about the articles themselves ("What was reported in May 2020?"), not a topic.
+_ABOUT_THE_ARTICLES = frozenset(terms("article articles report reported reports news story stories happen "
+                                      "happened say said says publish published written wrote cover covered"))
+
+
+def _asks_about_a_thing(query: Query) -> bool:
+    """A fact question with a topic beyond its date: when no article is from that date, the date is
+    probably when the thing happened, not when it was reported."""
+    return query.kind == "fact" and bool(set(terms(query.text)) - _ABOUT_THE_ARTICLES)
+
+
+def _over_every_date(query: Query, nothing: bool) -> Query:
+    """The question asked again without the date filter it parsed, its date words matched as words."""
+    filters = Filters(query.filters.article_ids, "", "", query.filters.sources)
+    why = f"No articles are from {query.date_label}" if nothing else \
+        f"No article from {query.date_label} answers this"
+    notice = _join(query.notice, f"{why}, so articles of every date were searched (the date may be when it "
+                                 "happened, not when it was reported).")
+    return dataclasses.replace(query, text=query.dated_text or query.text, filters=filters, date_label="",
+                               vector=None, notice=notice)
 
 
 def _ms(since: float) -> float:

@@ -19,8 +19,9 @@ SUPPORT (answer or abstain): the probability that the best sentence answers the 
   coverage             IDF-weighted share of the question's words in the best sentence's passage
   no_kind              the question asks for a kind of answer and the best sentence has none
   unknown_names        names of the question (capitalised words after the first) the corpus never uses
-  missing_concepts     IDF-weighted share of the question's content words, other than names and generic
-                       question words ("name", "year", "people"...), that no retrieved passage contains:
+  missing_concepts     IDF-weighted share of the question's content words, other than names, generic
+                       question words ("name", "year", "people"...) and the noun naming the kind of
+                       answer ("which organisation"), that no retrieved passage contains:
                        "How much revenue did X make?" over passages about X that never mention revenue
   concept_in_sentence  share of those concept words the best sentence itself contains (an answer must
                        match what is asked about the entity, not only the entity)
@@ -39,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .answer_types import Asked, asked, attributions, new_names, short_answer, spans
+from .answer_types import Asked, asked, attributions, new_names, short_answer, spans, type_nouns
 from .answering import AnswerGen, abstention, quoted
 from .index import sentence_id
 from .text import Idf, sentence_spans, terms
@@ -118,7 +119,8 @@ class Context:
         # A name the whole corpus never uses ("Tesla" in a corpus without it) is the strongest sign that
         # the articles cannot answer; common words the corpus lacks ("pay") may only be paraphrase.
         self.unknown = sorted(t for t in name_terms if not idf.known(t))
-        self.concepts = self.q_terms - name_terms - GENERIC
+        kind_words = set(terms(" ".join(type_nouns(question))))
+        self.concepts = self.q_terms - name_terms - GENERIC - kind_words
         self.concept_total = sum(self.weight[t] for t in self.concepts)
         self.missing = sorted(self.concepts - everywhere)
         self.name_terms = name_terms - set(self.unknown)
@@ -189,7 +191,9 @@ class ExtractiveAnswerer:
                 break
         chosen.sort(key=lambda c: (c.passage, c.start))
         features = support_features(ctx, best)
-        support = _sigmoid(_linear(SUPPORT_WEIGHTS, SUPPORT_BIAS, features))
+        # A passage sharing no word with the question cannot be shown to answer it, whatever the model
+        # says (its weights are fitted, not monotone: missing concepts alone once scored 0.46).
+        support = _sigmoid(_linear(SUPPORT_WEIGHTS, SUPPORT_BIAS, features)) if features["coverage"] else 0.0
         short = ""
         if best.features["kind"] or best.features["name"] or best.features["source"]:
             span = short_answer(question, best.text, ctx.want)

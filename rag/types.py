@@ -117,6 +117,7 @@ class Query:
     title: str = ""  # summary of one article: its title as the question quotes it
     literal: bool = False  # count/list: match the topic's words ("mention X"), not its meaning ("about X")
     date_label: str = ""  # a date range taken from the question, for people ("April 2023")
+    dated_text: str = ""  # `text` with its date words, for a fact question whose date is the event's
     vector: list[float] | None = None  # the embedding of `text`, computed once and shared
     notice: str = ""  # for the user: truncation, ...
 

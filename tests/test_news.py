@@ -164,3 +164,43 @@ def test_cli_json_carries_kind_filters_and_short(news, capsys):
     result = json.loads(capsys.readouterr().out)
     assert [c["article_id"] for c in result["citations"]] == ["05-agreed-copy.md"]
     assert result["citations"][0]["source"] == "Coastline Wire"
+
+
+@pytest.fixture(scope="module")
+def event_dates(tmp_path_factory):
+    """Two articles: one from June 2024 about something else, one from September 2024 that reports what
+    happened in June 2024."""
+    corpus = tmp_path_factory.mktemp("events") / "corpus"
+    corpus.mkdir()
+    (corpus / "budget.md").write_text("---\ntitle: Harbour council approves its budget\ndate: 2024-06-03\n---\n"
+                                      "The harbour council approved a budget of 3 million crowns for the coming "
+                                      "year on Monday.\nMost of the money will go to repairing the quays.\n")
+    (corpus / "lighthouse.md").write_text("---\ntitle: Grey Point lighthouse to reopen\ndate: 2024-09-15\n---\n"
+                                          "The lighthouse at Grey Point was closed in June 2024 after storm damage, "
+                                          "the council said.\nIt will reopen in the spring once the lamp room "
+                                          "has been rebuilt.\n")
+    assistant = Assistant(corpus_dir=corpus, index_dir=corpus.parent / "index", answer_mode="extractive",
+                          openai_api_key=None, openai_base_url=None, chroma_host=None)
+    assistant.ingest()
+    return assistant
+
+
+def test_a_fact_questions_date_may_be_the_events_not_the_articles(event_dates):
+    # June 2024 has an article, but it does not answer: every date is searched, and the notice says why
+    answer = event_dates.ask("Which lighthouse was closed in June 2024?")
+    assert "Grey Point" in answer.text and not answer.abstained, answer.text
+    assert [c.article_id for c in answer.citations] == ["lighthouse.md"] and not problems(answer)
+    assert not answer.filters.date_from and "No article from June 2024 answers this" in answer.notice
+    # an answer from that month keeps the filter
+    kept = event_dates.ask("What budget did the harbour council approve in June 2024?")
+    assert kept.filters.date_from == "2024-06-01" and "3 million crowns" in kept.text and not kept.notice
+    # a question about the articles of a month stays a question about that month
+    assert event_dates.ask("What was reported in September 2024?").citations[0].article_id == "lighthouse.md"
+
+
+def test_a_fact_question_about_a_time_no_article_covers_says_so(event_dates):
+    answer = event_dates.ask("Which lighthouse was closed in May 2020?")
+    assert answer.text == "No articles from May 2020." and answer.kind == "no_articles"
+    # with no article from then but one that reports the event of that date, the report answers
+    wider = event_dates.ask("Which lighthouse was closed in June 2024?", article_ids=["lighthouse.md"])
+    assert "Grey Point" in wider.text and "No articles are from June 2024" in wider.notice

@@ -173,4 +173,5 @@ def _title(found: str, header: Header, page_title: str) -> str:
     if found and header.headline and header.title != found and header.title in page_title \
             and found in page_title:
         return header.title
-    return found or header.title
+    # no metadata (a page too large for extraction): the <title> before the lede's first sentence
+    return found or page_title or header.title
