@@ -157,7 +157,12 @@ _TYPE_NOUN = re.compile(rf"\b(?:which|what) (?:\w+ )?({_ORG_NOUNS}|{_PERSON_NOUN
 def type_nouns(question: str) -> list[str]:
     """The nouns that name the kind of answer asked for ("Which *organisation* published ...", "what
     *city*"): they say what the answer is, not what it is about, so the passages need not contain them."""
-    return _TYPE_NOUN.findall(" ".join(question.lower().replace("\u2019", "'").split()))
+    return _TYPE_NOUN.findall(_lowered(question))
+
+
+def _lowered(question: str) -> str:
+    """The question as the question patterns read it: lower case, straight apostrophes, single spaces."""
+    return " ".join(question.lower().replace("\u2019", "'").split())
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,7 @@ class Asked:
 
 
 def asked(question: str) -> Asked:
-    q = " ".join(question.lower().replace("\u2019", "'").split())
+    q = _lowered(question)
     for pattern, kinds in _ASKS:
         if pattern.search(q):
             names = bool(set(kinds) & {"person", "organisation"})
