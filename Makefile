@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 7860
 
-.PHONY: run test ingest eval eval-squad eval-real bench load browser clean
+.PHONY: run test test-fast ingest eval eval-squad eval-real bench load browser package clean
 
 $(VENV)/.deps: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,5 +49,8 @@ load: $(VENV)/.dev           ## 30 clients for 60 s; writes docs/load.json and r
 	$(BIN)/python -m pytest -q -s -m load tests/test_load.py
 	$(BIN)/python -m bench --render docs/benchmarks.json > /dev/null
 
+package: $(VENV)/.deps       ## build the wheel, install it in a fresh venv outside the checkout, smoke-test it
+	bash .ci/package
+
 clean:
-	rm -rf .rag_index .pytest_cache
+	rm -rf .rag_index .pytest_cache build *.egg-info

@@ -209,3 +209,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     return args.func(args)
+
+
+def run() -> None:
+    """The `ask-articles` console command."""
+    sys.exit(main())

@@ -11,7 +11,6 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
@@ -19,10 +18,12 @@ class Settings(BaseSettings):
                                       populate_by_name=True)
 
     # --- corpus and index ---------------------------------------------------------------------
-    corpus_dir: Path = Field(ROOT / "corpus", alias="RAG_CORPUS_DIR",
-                             description="Folder of articles (.txt, .md, .html), read recursively.")
-    index_dir: Path = Field(ROOT / ".rag_index", alias="RAG_INDEX_DIR",
-                            description="Where the embedded Chroma store, BM25 index and lock live.")
+    corpus_dir: Path = Field(default_factory=lambda: Path.cwd() / "corpus", alias="RAG_CORPUS_DIR",
+                             description="Folder of articles in any supported format, read recursively "
+                                         "(default: `corpus/` in the current folder).")
+    index_dir: Path = Field(default_factory=lambda: Path.cwd() / ".rag_index", alias="RAG_INDEX_DIR",
+                            description="Where the embedded Chroma store, BM25 index and lock live "
+                                        "(default: `.rag_index/` in the current folder).")
     max_file_mb: float = Field(10.0, alias="RAG_MAX_FILE_MB",
                                description="Files larger than this are skipped with a reason.")
     chunk_size: int = Field(224, alias="RAG_CHUNK_SIZE",

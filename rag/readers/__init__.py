@@ -16,6 +16,9 @@ from .common import BadFile, Record, decode
 from . import html, text
 
 
+# Readers whose library is an optional extra of the package (requirements.txt installs them all).
+OPTIONAL_EXTRAS = {"pdf": "pdf", "docx": "docx"}
+
 Reader = Callable[[bytes, str], list[Record]]  # (raw bytes, file name) -> records
 
 
@@ -24,7 +27,14 @@ def _lazy(module: str, function: str) -> Reader:
     together they cost about 0.4 s of start-up (more on a busy machine) that a corpus without such files,
     and every `ask`, would pay for nothing."""
     def read(raw: bytes, name: str) -> list[Record]:
-        return getattr(importlib.import_module(f"{__name__}.{module}"), function)(raw, name)
+        try:
+            reader_module = importlib.import_module(f"{__name__}.{module}")
+        except ModuleNotFoundError as missing:  # an installed package without its optional extra
+            extra = OPTIONAL_EXTRAS.get(module)
+            if extra is None:
+                raise
+            raise BadFile(f"reading this format needs {missing.name!r}: pip install 'ask-articles[{extra}]'")
+        return getattr(reader_module, function)(raw, name)
 
     read.__qualname__ = f"{module}.{function}"
     return read

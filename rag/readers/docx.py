@@ -24,8 +24,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from .common import BadFile, Record
-from .pdf import sensible_title
-from .text import first_line
+from .text import first_line, sensible_title
 
 MAX_UNCOMPRESSED = 200_000_000
 MAX_RATIO = 100  # Word's own files: 2-10x; a zip bomb: 1,000x and more

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 
 import pypdf
 from pypdf.errors import DependencyError
 
 from .common import BadFile, Record
-from .text import first_line
+from .text import first_line, sensible_title
 
 MAX_PAGES = 2000
 MAX_CHARS = 3_000_000  # about 500,000 words, some 1,500 pages of prose
@@ -131,15 +130,6 @@ def _metadata(reader: pypdf.PdfReader) -> dict[str, str]:
         return {key: " ".join(str(meta.get(key) or "").split()) for key in ("/Title", "/Author")}
     except Exception:  # broken metadata is no reason to lose the text
         return {}
-
-
-_NOT_A_TITLE = re.compile(r"(?i)^(untitled|title|document|microsoft word - .*|.*\.(pdf|docx?|odt|rtf|html?|txt|"
-                          r"indd|qxd|tex|ps))$")
-
-
-def sensible_title(title: str) -> bool:
-    """Whether a document's title property is worth showing: not empty, not a file name, not a placeholder."""
-    return 3 <= len(title) <= 300 and any(ch.isalpha() for ch in title) and not _NOT_A_TITLE.match(title)
 
 
 def _brief(err: Exception) -> str:

@@ -3,6 +3,8 @@ how hostile front matter is refused) and from header lines at the top of the tex
 `date 2023-04-12`, `By Jane Doe, Reuters`, datelines...). Front matter wins where both give a field."""
 from __future__ import annotations
 
+import re
+
 from .common import BadFile, Record, decode
 from .dates import iso_date
 from .frontmatter import read_front_matter
@@ -36,3 +38,12 @@ def first_line(body: str) -> str:
     first skeleton; new readers use `headers.parse_header`, which skips header lines)."""
     line = next((ln for ln in body.splitlines() if any(ch.isalnum() for ch in ln)), "")
     return line.strip().lstrip("#").strip() or "(untitled)"
+
+
+_NOT_A_TITLE = re.compile(r"(?i)^(untitled|title|document|microsoft word - .*|.*\.(pdf|docx?|odt|rtf|html?|txt|"
+                          r"indd|qxd|tex|ps))$")
+
+
+def sensible_title(title: str) -> bool:
+    """Whether a document's title property is worth showing: not empty, not a file name, not a placeholder."""
+    return 3 <= len(title) <= 300 and any(ch.isalpha() for ch in title) and not _NOT_A_TITLE.match(title)
