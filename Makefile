@@ -29,9 +29,12 @@ browser:                    ## Debian's chromium for the browser tests (skipped 
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 	  echo "chromium not installed: browser tests will be skipped"; }
 
-test: $(VENV)/.dev browser  ## set up and run every test, then the offline eval gate
-	$(BIN)/python -m pytest -q
+test: $(VENV)/.dev browser  ## set up and run every test (on both cores), then the offline eval gate
+	$(BIN)/python -m pytest -q -n 2
 	$(BIN)/python -m evals --dataset seed_facts
+
+test-fast: $(VENV)/.dev      ## in-process tests only (no servers, browser or subprocess), under a minute
+	$(BIN)/python -m pytest -q -m "not slow and not load"
 
 eval: $(VENV)/.deps
 	$(BIN)/python -m evals --dataset seed_facts

@@ -238,34 +238,44 @@ class Assistant:
             return dt.date.today()
 
     def run(self, query: Query) -> AnswerStream:
-        """Stages 2 and 3: retrieve now, answer as the stream is read."""
+        """Stages 2 to 4: the dates searched, retrieval now, the answer as the stream is read."""
         started = time.perf_counter()
         trace = Trace(mode=query.mode, model=self.settings.llm_model if query.mode == "llm" else "extractive",
                       question=query.question, standalone=query.text, top_k=query.top_k, kind=query.kind,
                       filters=query.filters.to_dict() if query.filters else None)
-        with self._store_reachable():
-            nothing = bool(query.date_label) and not self.index.has_articles(query.filters)
-        if query.date_label and _asks_about_a_thing(query):
-            # "Which data center did Twitter shut down in December 2022?": the date may be the event's, not
-            # the article's. Kept as a filter when an article from then answers; else every date is searched.
-            if nothing or not self._answerable(query):
-                wider = _over_every_date(query, nothing)
-                if nothing and not self._answerable(wider):  # "How many GPUs did Twitter buy in May 2020?"
-                    return AnswerStream(self._nothing_from(query, trace, started), [], query)
-                query = wider
-                trace.filters = query.filters.to_dict() if query.filters else None
-        elif nothing:
+        scoped = self._scope(query, trace)
+        if scoped is None:
             return AnswerStream(self._nothing_from(query, trace, started), [], query)
-        passages = self._retrieve(query, trace)
+        query, passages = scoped
+        passages = self._retrieve(query, trace) if passages is None else passages
         return AnswerStream(self._answer(query, passages, trace, started), passages, query)
 
-    def _answerable(self, query: Query) -> bool:
-        """The extractive answerer would answer from the retrieved passages (it abstains otherwise)."""
-        passages = self._retrieve(query, Trace())
+    def _scope(self, query: Query, trace: Trace) -> tuple[Query, list[Passage] | None] | None:
+        """Stage 2, for a question with dates: the query to answer (and its passages when deciding needed
+        them), or None when no article from those dates exists or answers ("No articles from May 2020")."""
+        if not query.date_label:
+            return query, None
         with self._store_reachable():
-            extract = self.extractive.extract(query.text, passages, self.index.idf(), query.vector) \
-                if passages else None
-        return extract is not None and extract.support >= self.settings.abstain_threshold
+            nothing = not self.index.has_articles(query.filters)
+        if not _asks_about_a_thing(query):  # "What was reported in May 2020?": the dates are the articles'
+            return None if nothing else (query, None)
+        # "Which data center did Twitter shut down in December 2022?": the date may be the event's, not
+        # the article's. Kept as a filter when an article from then answers; else every date is searched.
+        if not nothing:
+            passages = self._retrieve(query, trace)
+            if self._answerable(query, passages):
+                return query, passages
+        wider = _over_every_date(query, nothing)
+        passages = self._retrieve(wider, trace)
+        if nothing and not self._answerable(wider, passages):  # "How many GPUs did Twitter buy in May 2020?"
+            return None
+        trace.filters = wider.filters.to_dict() if wider.filters else None
+        return wider, passages
+
+    def _answerable(self, query: Query, passages: list[Passage]) -> bool:
+        """The extractive answerer would answer from these passages (it abstains otherwise)."""
+        with self._store_reachable():
+            return self.extractive.supported(self.extractive.best(query, passages))
 
     def _nothing_from(self, query: Query, trace: Trace, started: float) -> Iterator[str]:
         answer = news.no_articles(query, trace, query.date_label)
@@ -275,12 +285,16 @@ class Assistant:
         return answer
 
     def _retrieve(self, query: Query, trace: Trace) -> list[Passage]:
+        """Stage 3. Called twice for a dated question whose dates are widened: the trace keeps the ranks
+        of the passages answered from and the time of both retrievals."""
         t0 = time.perf_counter()
+        ranks: dict = {}
         with self._store_reachable():
             if query.vector is None:  # shared by retrieval and the extractive answerer
                 query.vector = self.embed_model.get_query_embedding(query.text)
-            passages = self.retriever.search(query.text, query.top_k, query.filters, query.vector, trace.ranks)
-        trace.timings_ms["retrieve"] = _ms(t0)
+            passages = self.retriever.search(query.text, query.top_k, query.filters, query.vector, ranks)
+        trace.ranks = ranks
+        trace.timings_ms["retrieve"] = round(trace.timings_ms.get("retrieve", 0.0) + _ms(t0), 2)
         trace.retrieved_ids = [p.id for p in passages]
         return passages
 

@@ -25,7 +25,7 @@ def _assistant(args, **extra):
         overrides["corpus_dir"] = args.corpus
     if getattr(args, "index", None):
         overrides["index_dir"] = args.index
-    return Assistant(Settings(**overrides))
+    return Assistant(Settings(**overrides), **getattr(args, "assistant_options", {}))
 
 
 def cmd_ingest(args) -> int:
@@ -206,8 +206,11 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, **assistant_options) -> int:
+    """Run one command. `assistant_options` go to `Assistant(...)` (e.g. `embed_model=`: the fast tests run
+    the CLI in-process over a tiny embedding)."""
     args = parser().parse_args(argv)
+    args.assistant_options = assistant_options
     return args.func(args)
 
 

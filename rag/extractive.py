@@ -157,13 +157,20 @@ class ExtractiveAnswerer:
         self.threshold = threshold
         self.abstain_text = abstain_text
 
+    def best(self, query: Query, passages: list[Passage]) -> Extract | None:
+        return self.extract(query.text, passages, self.index.idf(), query.vector) if passages else None
+
+    def supported(self, extract: Extract | None) -> bool:
+        """The one answer-or-abstain decision (also used to choose which dates a question searches)."""
+        return extract is not None and extract.support >= self.threshold
+
     def answer(self, query: Query, passages: list[Passage], trace: Trace) -> AnswerGen:
-        extract = self.extract(query.text, passages, self.index.idf(), query.vector) if passages else None
+        extract = self.best(query, passages)
         trace.threshold = self.threshold
         if extract is not None:
             trace.support = extract.support
             trace.features = extract.features
-        if extract is None or extract.support < self.threshold:
+        if not self.supported(extract):
             answer = abstention(query, passages, trace, self.abstain_text)
         else:
             answer = quoted(query, passages, trace,

@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(10.0, alias="RAG_MAX_FILE_MB",
                                description="Files larger than this are skipped with a reason.")
     chunk_size: int = Field(224, alias="RAG_CHUNK_SIZE",
-                            description="Chunk size in tokens (224 keeps title + chunk within MiniLM's 256 word pieces).")
+                            description="Chunk size in tokens: how much a passage shows and BM25 scores (each "
+                                        "sentence is embedded on its own).")
     chunk_overlap: int = Field(32, alias="RAG_CHUNK_OVERLAP", description="Overlap between chunks in tokens.")
     ingest_batch: int = Field(512, alias="RAG_INGEST_BATCH", ge=1,
                               description="Chunks embedded and written per step: larger batches embed "

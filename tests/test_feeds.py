@@ -104,6 +104,7 @@ def test_reading_a_feed_opens_no_file_and_resolves_no_entity(tmp_path):
         read_feed(str(secret).encode(), "x.rss")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_a_feed_of_ten_thousand_items_is_read_whole():
     raw = rss("".join(item(i) for i in range(10_000)))

@@ -243,6 +243,7 @@ def test_unreachable_server_is_a_clear_error_and_the_other_urls_still_fetched(se
     assert results[1].status in ("new", "updated")
 
 
+@pytest.mark.slow
 def test_slow_and_trickling_servers_time_out(server, corpus):
     base, _ = server
     started = time.monotonic()
@@ -276,6 +277,7 @@ def test_a_feed_url_that_is_not_a_feed_is_refused(server, corpus):
 
 
 # ---------------------------------------------------------------- the CLI
+@pytest.mark.slow
 def test_cli_ingest_fetches_urls_and_feeds_then_indexes_them(server, tmp_path):
     base, _ = server
     corpus = tmp_path / "corpus"

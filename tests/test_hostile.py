@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from test_faults import clean_env, run_cli
 from test_llm import SECRET, assert_citations_valid, llm_assistant
 
 LONG = "How many GPUs did Twitter buy? " + "please answer carefully " * 900  # ~21,600 characters
@@ -80,14 +79,23 @@ def test_unknown_article_filter_abstains(seed_assistant):
 
 
 # ---------------------------------------------------------------- bad questions, CLI
-def test_cli_hostile_questions_no_traceback(tmp_path, seed_corpus):
-    env = clean_env(RAG_CORPUS_DIR=str(seed_corpus), RAG_INDEX_DIR=str(tmp_path / "index"),
-                    RAG_ANSWER_MODE="extractive")
+def test_cli_hostile_questions_no_traceback(tmp_path, seed_corpus, monkeypatch, capsys):
+    """In-process (rag.cli.main, so any exception fails the test); tests/test_engine.py runs the same
+    stdin loop as a `python -m rag ask` subprocess."""
+    import io
+    import sys
+
+    from rag import cli
+
+    for name in [k for k in os.environ if k.startswith(("RAG_", "OPENAI_", "CHROMA_"))]:
+        monkeypatch.delenv(name)
+    for name, value in {"RAG_CORPUS_DIR": str(seed_corpus), "RAG_INDEX_DIR": str(tmp_path / "index"),
+                        "RAG_ANSWER_MODE": "extractive"}.items():
+        monkeypatch.setenv(name, value)
     lines = ["", "   "] + [HOSTILE_QUESTIONS[k] for k in sorted(HOSTILE_QUESTIONS)]
-    result = run_cli("ask", "--json", env=env, stdin="\n".join(lines) + "\n", timeout=180)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "Traceback" not in result.stderr + result.stdout
-    out = [json.loads(line) for line in result.stdout.splitlines()]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(("\n".join(lines) + "\n").encode())))
+    assert cli.main(["ask", "--json"]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(out) == len(lines), "output line k must answer input line k"
     assert "error" in out[0] and "error" in out[1]
     for line, item in zip(lines[2:], out[2:]):
@@ -96,9 +104,9 @@ def test_cli_hostile_questions_no_traceback(tmp_path, seed_corpus):
     long_item = out[2 + sorted(HOSTILE_QUESTIONS).index("long")]
     assert "only the first" in long_item["notice"]
     # one question on the command line: empty -> a clear message and exit code 1
-    empty = run_cli("ask", "", env=env)
-    assert empty.returncode == 1 and "Traceback" not in empty.stderr + empty.stdout
-    assert empty.stdout.startswith("error: ") and "empty" in empty.stdout
+    assert cli.main(["ask", ""]) == 1
+    empty = capsys.readouterr().out
+    assert empty.startswith("error: ") and "empty" in empty
 
 
 # ---------------------------------------------------------------- prompt-injecting articles, real LLM
@@ -198,6 +206,7 @@ def snapshot(root: Path) -> dict:
     return state
 
 
+@pytest.mark.slow
 def test_bad_corpus_is_ingested_with_reasons_and_left_untouched(seed_corpus, tmp_path):
     from rag import Assistant
 

@@ -13,6 +13,7 @@ PARAGRAPH = ("<p>The harbour of Port Arlen runs eleven ferries a day to the isla
              "the harbour office said.</p>\n")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_fifty_megabyte_page_is_skipped_by_size_or_read_when_allowed(tmp_path):
     body = PARAGRAPH * (50 * MB // len(PARAGRAPH) + 1)

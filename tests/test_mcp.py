@@ -97,6 +97,7 @@ def run(client: Client) -> dict:
 
 
 # ------------------------------------------------------------------------------------------ stdio
+@pytest.mark.slow
 def test_stdio(tmp_path, seed_assistant):
     corpus = tmp_path / "corpus"
     shutil.copytree(SEED_CORPUS, corpus, ignore=shutil.ignore_patterns("uploads"))
@@ -110,6 +111,7 @@ def test_stdio(tmp_path, seed_assistant):
     assert "added 2" in log and "Traceback" not in log  # the first start indexed the corpus, on stderr
 
 
+@pytest.mark.slow
 def test_stdio_refuses_an_unreachable_chroma_server(tmp_path):
     from conftest import free_port
 

@@ -239,6 +239,7 @@ def test_unclosed_tags_and_text_after_the_end_of_the_page_are_kept():
     assert "after the end of the page" in record.text and "Unclosed bold italic" in record.text
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_ten_megabytes_of_divs_is_read_without_hanging():
     record = read(b"<html><body>" + b"<div><p>Some words in a paragraph.</p></div>" * 240_000 + b"</body></html>")

@@ -126,6 +126,7 @@ def test_scan_skips_bomb_and_typo_with_reasons_and_reads_the_rest(tmp_path):
     assert sorted(a.title for a in result.articles) == ["Good", "Plain headline"]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_cli_ingest_skips_bomb_and_typo(tmp_path):
     corpus = tmp_path / "corpus"
