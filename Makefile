@@ -47,6 +47,7 @@ eval-real: $(VENV)/.deps    ## real articles (needs ../shared; skipped without i
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.lexical --out docs/lexical.json   # BM25 alone, FTS5 vs bm25s, 10k and 100k chunks
 
 load: $(VENV)/.dev           ## 30 clients for 60 s; writes docs/load.json and re-renders docs/BENCHMARKS.md
 	$(BIN)/python -m pytest -q -s -m load tests/test_load.py

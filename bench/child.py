@@ -28,7 +28,7 @@ def main() -> None:
     if args.chroma_host:
         overrides.update(chroma_host=args.chroma_host, chroma_port=args.chroma_port)
     assistant = Assistant(**overrides)
-    assistant.index.load_bm25()
+    assistant.index.idf()  # opens the BM25 table (and checks it is in step with the store)
     chunks = assistant.index.collection.count()
     load_s = time.perf_counter() - started
     rss_loaded = rss_of(os.getpid()).get("VmRSS", float("nan"))

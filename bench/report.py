@@ -239,10 +239,10 @@ def _scale(r: dict) -> list[str]:
         f"names; its vector is c's vector plus Gaussian noise (sigma {s['noise_sigma']} per dimension, cosine ~0.98) "
         "renormalised, and so is each of its sentence vectors. Sentence records go into the sentence collection, "
         "then nodes built with the engine's own `Index._node` are written with `index.vector_store.add`, in "
-        "batches of 2,000 chunks, as the engine writes them; then `Index._rebuild_bm25()` indexes every text for BM25 "
+        "batches of 2,000 chunks, as the engine writes them, each batch followed by its BM25 rows (`index.lexical.add`) "
         "(code: `bench/scale.py`). The first ~1k chunks are original BBC chunks. The collections grow in place; "
         "the server (`chroma run --host 127.0.0.1`, selected with CHROMA_HOST/CHROMA_PORT) holds the same "
-        "chunks and shares the BM25 index (same chunk ids). Each cell is a fresh process answering "
+        "chunks and shares the BM25 table (same chunk ids). Each cell is a fresh process answering "
         f"{s['sizes'][0]['embedded']['n']} BBC questions after 5 warm-up ones. Build times: {build}.", "",
         "The cells run one after another, so a change in the machine's load between them shows up across rows: "
         "read each row's embedded/server pair, which ran back to back, and the memory columns, which do not "

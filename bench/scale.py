@@ -6,8 +6,8 @@ already embedded in part 1: copy r of an original chunk becomes a synthetic arti
 the same length and every capitalised name swapped through a fixed random permutation of the corpus's
 names; its vector and each of its sentence vectors are the original's plus Gaussian noise (sigma 0.01 per
 dimension, cosine ~0.98 to the original) renormalised. Copies are written straight through the engine's own
-formats (sentence records into `index.sentences`, then `Index._node` + `vector_store.add`), then
-`Index._rebuild_bm25()` indexes all texts for BM25.
+formats (sentence records into `index.sentences`, then `Index._node` + `vector_store.add`, then the
+chunks' BM25 rows into `index.lexical`, as an ingest writes them).
 Collections grow in place (1k -> 10k -> 100k); the first ~1k are original chunks in random order.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.index import date_int, sentence_id, split_sentence_id
+from rag.index import date_int, embed_text, sentence_id, split_sentence_id
 
 from .common import Clock, log, rss_of, run_child
 
@@ -91,9 +91,10 @@ def _jitter(vec: np.ndarray, rng) -> np.ndarray:
     return out / np.linalg.norm(out)
 
 
-def grow(index, replicator: Replicator, target: int, rebuild_bm25: bool) -> dict:
-    """Add synthetic chunks until the collection holds `target`; optionally rebuild BM25."""
+def grow(index, replicator: Replicator, target: int, write_bm25: bool) -> dict:
+    """Add synthetic chunks until the collection holds `target`; with `write_bm25`, their BM25 rows too."""
     start = index.collection.count()
+    bm25_s = 0.0
     with Clock() as add:
         for lo in range(start, target, 2000):
             nodes, sentence_ids, sentence_vecs, sentence_meta = [], [], [], []
@@ -111,11 +112,14 @@ def grow(index, replicator: Replicator, target: int, rebuild_bm25: bool) -> dict
                 index.sentences.add(ids=sentence_ids[s:s + 5000], embeddings=sentence_vecs[s:s + 5000],
                                     metadatas=sentence_meta[s:s + 5000])
             index.vector_store.add(nodes)
+            if write_bm25:  # both stores share one index_dir, so one BM25 table: written once
+                with Clock() as clock:
+                    index.lexical.add([(n.id_, n.metadata["article_id"], n.metadata["date"], n.metadata["source"],
+                                        embed_text(n.metadata["title"], n.text)) for n in nodes])
+                bm25_s += clock.wall
     out = {"added": target - start, "add_s": round(add.wall, 1)}
-    if rebuild_bm25:
-        with Clock() as bm25, index._lock():
-            index._rebuild_bm25()
-        out["bm25_s"] = round(bm25.wall, 1)
+    if write_bm25:
+        out["bm25_s"] = round(bm25_s, 1)
     return out
 
 
@@ -147,8 +151,8 @@ def start_chroma(path: Path) -> tuple[subprocess.Popen, int]:
 
 
 def run_scale(bbc_assistant, work: Path, questions_file: Path, sizes: list[int], n_questions: int) -> dict:
-    """Both stores share one index_dir: the BM25 index is keyed by the chunk ids, which are identical, so
-    the server-mode process loads the BM25 index the embedded build wrote (its fingerprint matches)."""
+    """Both stores share one index_dir: the BM25 table is keyed by the chunk ids, which are identical, so
+    the server-mode process reads the BM25 rows the embedded build wrote."""
     from rag import Assistant
 
     base = base_chunks(bbc_assistant)
@@ -161,8 +165,8 @@ def run_scale(bbc_assistant, work: Path, questions_file: Path, sizes: list[int],
         remote = Assistant(index_dir=index_dir, answer_mode="extractive", chroma_host="127.0.0.1",
                            chroma_port=port)
         for size in sizes:
-            built = {"embedded": grow(embedded.index, replicator, size, rebuild_bm25=True),
-                     "server": grow(remote.index, replicator, size, rebuild_bm25=False)}
+            built = {"embedded": grow(embedded.index, replicator, size, write_bm25=True),
+                     "server": grow(remote.index, replicator, size, write_bm25=False)}
             log(f"[scale] {size}: built {built}")
             common = ["--index", str(index_dir), "--questions", str(questions_file), "--n", str(n_questions)]
             row = {"target": size, "build": built}

@@ -41,7 +41,7 @@ def run_squad(squad_file: Path, work: Path) -> dict:
             # The pools search() fuses for top_k=10 (max(20, 4*top_k) = 40 per side), here ranked alone.
             vector = index.embed_model.get_query_embedding(q)
             ranks["dense"].append(articles(index.dense(vector, 40, Filters())))
-            ranks["bm25"].append(articles(index.lexical(q, 40, Filters())))
+            ranks["bm25"].append(articles(index.lexical_ranking(q, 40, Filters())))
             ranks["hybrid_k5"].append(dedupe([p.article_id for p in retriever.search(q, 5, vector=vector)]))
             ranks["hybrid_k10"].append(dedupe([p.article_id for p in retriever.search(q, 10, vector=vector)]))
     k5, k10 = rank_metrics(ranks["hybrid_k5"], golds), rank_metrics(ranks["hybrid_k10"], golds)
@@ -50,7 +50,7 @@ def run_squad(squad_file: Path, work: Path) -> dict:
         "paragraphs": len(report.added), "chunks": report.chunks_total, "questions": len(rows),
         "seconds": round(clock.wall, 1),
         "ours": {"dense only (Index.dense)": rank_metrics(ranks["dense"], golds),
-                 "BM25 only (Index.lexical)": rank_metrics(ranks["bm25"], golds),
+                 "BM25 only (Index.lexical_ranking)": rank_metrics(ranks["bm25"], golds),
                  "hybrid (search)": hybrid,
                  "hybrid, top_k=10 for all k": k10},
         "baselines": {name: dict(zip(["R@1", "R@3", "R@5", "R@10", "MRR@10"], vals)) for name, vals in BASELINES.items()},

@@ -156,6 +156,7 @@ class Assistant:
     def articles(self, query: str = "", offset: int = 0, limit: int | None = None) -> list[dict]:
         """Indexed articles (article_id, title, date, source, author, url, chunks), by date then id;
         `query` keeps those whose title, id or source contains it (case-insensitive)."""
+        self._refresh()
         rows = self.index.articles()
         if query:
             needle = query.lower()
@@ -164,6 +165,7 @@ class Assistant:
 
     def article(self, article_id: str) -> dict | None:
         """One indexed article with its full text (rebuilt from its stored passages), or None."""
+        self._refresh()
         return self.index.article(article_id)
 
     def search(self, query: str, top_k: int | None = None, *, article_ids=(), date_from: str = "",
@@ -193,6 +195,11 @@ class Assistant:
             raise StoreUnavailable(f"the Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port} "
                                    f"stopped answering ({type(err).__name__}); try again when it is back") from err
 
+    def _refresh(self) -> None:
+        """See articles another process ingested since the last question (rag/index.py: Index.refresh)."""
+        with self._store_reachable():
+            self.index.refresh()
+
     def chat(self, condense: bool | None = None) -> Chat:
         return Chat(self, condense)
 
@@ -203,6 +210,7 @@ class Assistant:
         topic word) and becomes a date filter unless `dates` is False (the page's chip ×: "ask again without
         the date"); explicit date_from/date_to win over it."""
         text, notice = clean_question(question, self.settings.max_question_chars)
+        self._refresh()
         matched = clean_question(standalone, self.settings.max_question_chars)[0] if standalone else text
         mode = mode or self.settings.effective_mode
         if mode not in ("extractive", "llm"):

@@ -1,4 +1,5 @@
-"""The index: a Chroma collection (embedded or server) plus a BM25 index over the same passages.
+"""The index: a Chroma collection (embedded or server) plus a BM25 index over the same passages
+(rag/lexical.py: SQLite FTS5 on disk, updated article by article).
 
 Two Chroma collections: `articles-<model>` holds the passages (chunks), `sentences-<model>` one vector
 per sentence of each passage. Dense retrieval ranks a passage by its best sentence (measured on the SQuAD
@@ -17,8 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
-import json
+import os
 import re
 import shutil
 import time
@@ -27,17 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import bm25s
 import chromadb
 import chromadb.errors
 import numpy as np
 from llama_index.core.schema import TextNode
-from llama_index.retrievers.bm25 import BM25Retriever
 from llama_index.vector_stores.chroma import ChromaVectorStore
 from tqdm import tqdm
 
 from .chunking import Chunker
 from .corpus import CorpusScan
+from .lexical import LexicalIndex
 from .text import Idf, sentence_spans
 from .dedup import DuplicateIndex, Group
 from .types import Article, Filters, IngestReport, Passage, date_int
@@ -74,8 +73,10 @@ def chroma_where(filters: Filters) -> dict | None:
 COLLECTIONS = ("articles", "sentences")
 
 
-def open_collections(settings, slug: str, fresh: bool = False):
-    """The chunk and sentence collections (created when missing; dropped first when `fresh`)."""
+def open_collections(settings, slug: str, fresh: bool = False, reload: bool = False):
+    """The chunk and sentence collections (created when missing; dropped first when `fresh`). With
+    `reload`, an embedded store is opened anew: Chroma caches one client per path per process, and that
+    client keeps its vector index in memory, blind to what another process has since written."""
     chroma_settings = chromadb.Settings(anonymized_telemetry=False)
     try:
         if settings.chroma_host:
@@ -85,6 +86,10 @@ def open_collections(settings, slug: str, fresh: bool = False):
         else:
             path = Path(settings.index_dir) / "chroma"
             path.mkdir(parents=True, exist_ok=True)
+            if reload:
+                from chromadb.api.shared_system_client import SharedSystemClient
+
+                SharedSystemClient._identifier_to_system.pop(str(path), None)
             client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         if fresh:
             for kind in COLLECTIONS:
@@ -122,15 +127,47 @@ class Index:
         self.collection, self.sentences = open_collections(settings, slug)
         self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
         self.dir = Path(settings.index_dir)
-        self.bm25_dir = self.dir / f"bm25-{self.collection.name}"
-        self.bm25: BM25Retriever | None = None
-        self._idf: tuple[object, Idf] | None = None
+        self.lexical = LexicalIndex(self.dir / f"lexical-{self.collection.name}.sqlite")
+        self._lexical_checked = False  # in step with the store (checked once, then kept so by ingest)
+        self._idf: tuple[tuple, Idf] | None = None
         self._catalogue: tuple[tuple, list[dict]] | None = None
         # Syndicated copies and re-published versions: every copy is indexed (counts, lists and sources stay
         # exact, and a copy's own edits are searchable); retrieval folds each story to one copy.
         self.duplicates = DuplicateIndex(self.dir / f"dedup-{self.collection.name}.sqlite")
         self._stories: tuple[tuple, dict[str, Group]] | None = None
-        self._written = 0  # bumped by every ingest of this process that changed the store
+        self._written = 0  # bumped by every change of the store, by this process or (see refresh) another
+        self._generation = self.dir / "generation"  # rewritten by every ingest that changed the store
+        self._seen = self._read_generation()
+
+    # ---------------------------------------------------------------- freshness across processes
+    def _read_generation(self) -> str:
+        try:
+            return self._generation.read_text()
+        except OSError:
+            return ""
+
+    def _publish(self) -> None:
+        """After an ingest that changed the store, under the lock: tell other processes (atomic rename)."""
+        token = f"{time.time_ns()} {os.getpid()}"
+        tmp = self._generation.with_name("generation.tmp")
+        with contextlib.suppress(OSError):  # a full disk: other processes see the change at their restart
+            tmp.write_text(token)
+            os.replace(tmp, self._generation)
+            self._seen = token
+
+    def refresh(self) -> bool:
+        """Pick up what another process (the CLI, another page) ingested into this index since: called
+        before each question, it costs one small file read. The marker changes only when a writer's ingest
+        has completed, so a reader moves from one whole state to the next."""
+        current = self._read_generation()
+        if current == self._seen:
+            return False
+        self._seen = current
+        if not self.settings.chroma_host:  # a Chroma server is always current
+            self.collection, self.sentences = open_collections(self.settings, self.slug, reload=True)
+            self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
+        self._written += 1  # drops the catalogue, story and IDF caches
+        return True
 
     # ---------------------------------------------------------------- manifest (read from the store)
     def _pages(self, include: list[str], collection=None) -> Iterator[dict]:
@@ -277,7 +314,8 @@ class Index:
         if damage:
             self.collection, self.sentences = open_collections(self.settings, self.slug, fresh=True)
             self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
-            self.bm25, self._idf = None, None
+            self.lexical.delete_chunks(sorted(self.lexical.chunk_ids()))
+            self._idf = None
         return damage
 
     def _reading(self, what: str, call, *args, **kwargs):
@@ -301,25 +339,10 @@ class Index:
         ranked = dict.fromkeys(split_sentence_id(sentence)[0] for sentence in hits["ids"][0])
         return list(ranked)[:k]
 
-    def lexical(self, text: str, k: int, filters: Filters) -> list[str]:
+    def lexical_ranking(self, text: str, k: int, filters: Filters) -> list[str]:
         """Chunk ids ranked by BM25 (title + chunk text), best first; only chunks that match a word."""
-        retriever = self.load_bm25()
-        if retriever is None:
-            return []
-        corpus = retriever.corpus
-        mask = None
-        if filters:
-            mask = np.array([int(filters.admits(doc["article_id"], int(doc.get("date_int", 0)),
-                                                doc.get("source", ""))) for doc in corpus])
-            if not mask.any():
-                return []
-        tokens = bm25s.tokenize(text, stemmer=retriever.stemmer, token_pattern=retriever.token_pattern,
-                                show_progress=False)
-        k = min(k, len(corpus))
-        indexes, scores = retriever.bm25.retrieve(tokens, k=k, weight_mask=mask, show_progress=False)
-        # bm25s returns corpus rows when it loaded the corpus itself, positions otherwise
-        docs = (i if isinstance(i, dict) else corpus[int(i)] for i in indexes[0])
-        return [doc["node_id"] for doc, score in zip(docs, scores[0]) if score > 0]
+        self._check_lexical()
+        return self.lexical.search(text, k, filters)
 
     def passages(self, chunk_ids: list[str]) -> list[Passage]:
         """Passages by chunk id, in the given order (ids no longer stored are dropped)."""
@@ -337,16 +360,13 @@ class Index:
         return dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
 
     def idf(self) -> Idf:
-        """Inverse document frequencies of stems over the indexed chunks (for the extractive answerer)."""
-        bm25 = self.load_bm25()
-        if self._idf is None or self._idf[0] is not bm25:
-            df, n = {}, 1
-            if bm25 is not None:
-                indptr = bm25.bm25.scores["indptr"]
-                n = int(bm25.bm25.scores["num_docs"])
-                df = {term: int(indptr[i + 1] - indptr[i])
-                      for term, i in bm25.bm25.vocab_dict.items() if i + 1 < len(indptr)}
-            self._idf = (bm25, Idf(df, n))
+        """Inverse document frequencies of stems over the indexed chunks (for the extractive answerer),
+        read term by term from the BM25 table's vocabulary."""
+        self._check_lexical()
+        key = (self.collection.count(), self._written)
+        if self._idf is None or self._idf[0] != key:
+            freqs = self.lexical.doc_freqs()
+            self._idf = (key, Idf(freqs, freqs.n_docs))
         return self._idf[1]
 
     # ---------------------------------------------------------------- ingestion
@@ -389,10 +409,10 @@ class Index:
             self.duplicates.update(scan.articles, report.removed)
             self._sweep_orphan_sentences(stored)
             report.chunks_embedded = self._index_articles(todo, chunker, progress)
+            self._sync_lexical()  # only repairs: the articles above were written to it as they were added
             if todo or report.removed:
                 self._written += 1
-            if report.removed or todo or not self._bm25_current():
-                self._rebuild_bm25()
+                self._publish()
         report.chunks_total = self.collection.count()
         report.copies = sum(len(g.members) - 1 for g in {g.canonical: g for g in self.stories(fresh=True).values()}.values())
         report.seconds = time.perf_counter() - started
@@ -403,6 +423,7 @@ class Index:
             where = {"article_id": {"$in": article_ids[lo:lo + 500]}}
             self.collection.delete(where=where)
             self.sentences.delete(where=where)
+            self.lexical.delete_articles(article_ids[lo:lo + 500])
 
     def _sweep_orphan_sentences(self, stored: dict[str, StoredArticle]) -> None:
         """A run killed between writing an article's sentences and its chunks leaves sentences that no
@@ -459,7 +480,9 @@ class Index:
             for node in nodes:
                 mean = np.mean(by_chunk[node.id_], axis=0)
                 node.embedding = (mean / max(float(np.linalg.norm(mean)), 1e-12)).tolist()
-            self.vector_store.add(nodes)  # last: complete chunks mean the sentences are there
+            self.vector_store.add(nodes)  # complete chunks mean the sentences are there
+            self.lexical.add([(n.id_, n.metadata["article_id"], n.metadata["date"], n.metadata["source"],
+                               embed_text(n.metadata["title"], n.text)) for n in nodes])
             bar.update(len(nodes))
         bar.close()
         return total
@@ -477,63 +500,36 @@ class Index:
                         start_char_idx=passage.start, end_char_idx=passage.end)
 
     # ---------------------------------------------------------------- BM25, kept in step with the store
-    def _fingerprint(self, ids: list[str]) -> str:
-        return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+    def lexical_current(self) -> bool:
+        """The BM25 table holds exactly the store's chunks (cheap when the counts already disagree)."""
+        if self.lexical.count() != self.collection.count():
+            return False
+        return self.lexical.chunk_ids() == {i for page in self._pages([]) for i in page["ids"]}
 
-    def _stored_fingerprint(self) -> str:
-        try:
-            return json.loads((self.bm25_dir / "state.json").read_text())["fingerprint"]
-        except (OSError, ValueError, KeyError):
-            return ""
-
-    def _bm25_current(self) -> bool:
-        ids = [i for page in self._pages([]) for i in page["ids"]]
-        return self._stored_fingerprint() == self._fingerprint(ids)
-
-    def _rebuild_bm25(self) -> None:
-        nodes, ids = [], []
-        for page in self._pages(["documents", "metadatas"]):
-            for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
-                ids.append(chunk_id)
-                nodes.append(TextNode(
-                    id_=chunk_id, text=embed_text(meta.get("title", ""), text),
-                    metadata={"article_id": meta["article_id"], "date_int": meta.get("date_int", 0),
-                              "source": meta.get("source", "")},
-                    excluded_embed_metadata_keys=["article_id", "date_int", "source"]))
-        if not nodes:
-            shutil.rmtree(self.bm25_dir, ignore_errors=True)
-            self.bm25 = None
+    def _sync_lexical(self) -> None:
+        """Repair the BM25 table from the store: a run killed between writing an article's chunks and its
+        BM25 rows, or an index made before the table existed. Touches only the chunks that differ."""
+        if self.lexical.count() == self.collection.count() == 0:
             return
-        retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(50, len(nodes)))
-        self.bm25 = retriever  # usable in memory even if persisting it fails below (disk full)
-        # Write beside, then swap: a crash or a full disk leaves no half-written index in place.
-        tmp, old = (self.bm25_dir.with_name(self.bm25_dir.name + suffix) for suffix in (".tmp", ".old"))
-        shutil.rmtree(tmp, ignore_errors=True)
-        try:
-            tmp.mkdir(parents=True)
-            retriever.persist(str(tmp), show_progress=False)
-            (tmp / "state.json").write_text(json.dumps({"fingerprint": self._fingerprint(ids)}))
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-        if self.bm25_dir.exists():
-            self.bm25_dir.rename(old)
-        tmp.rename(self.bm25_dir)
-        shutil.rmtree(old, ignore_errors=True)
+        stored = {i for page in self._pages([]) for i in page["ids"]}
+        have = self.lexical.chunk_ids()
+        self.lexical.delete_chunks(sorted(have - stored))
+        missing = sorted(stored - have)
+        for lo in range(0, len(missing), PAGE):
+            got = self.collection.get(ids=missing[lo:lo + PAGE], include=["documents", "metadatas"])
+            self.lexical.add([(cid, meta["article_id"], meta.get("date", ""), meta.get("source", ""),
+                               embed_text(meta.get("title", ""), text))
+                              for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])])
+        shutil.rmtree(self.dir / f"bm25-{self.collection.name}", ignore_errors=True)  # the bm25s index it replaces
+        self._lexical_checked = True
 
-    def load_bm25(self) -> BM25Retriever | None:
-        """The BM25 index for the current store, rebuilt if it is missing or out of step."""
-        if self.bm25 is None:
-            if self._bm25_current() and (self.bm25_dir / "state.json").exists():
-                self.bm25 = BM25Retriever.from_persist_dir(str(self.bm25_dir), show_progress=False)
-            elif self.collection.count():
-                with self._lock():
-                    try:
-                        self._rebuild_bm25()
-                    except OSError:  # cannot persist (disk full): answer from the in-memory index
-                        pass
-        return self.bm25
+    def _check_lexical(self) -> None:
+        """Once per process, before the first BM25 read: repair the table if it is out of step."""
+        if not self._lexical_checked:
+            if self.lexical.count() != self.collection.count():
+                with self._lock(), contextlib.suppress(OSError):  # a full disk: rank with what is there
+                    self._sync_lexical()
+            self._lexical_checked = True
 
 
 def _passage(chunk_id: str, text: str, meta: dict) -> Passage:

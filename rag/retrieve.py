@@ -38,7 +38,7 @@ class HybridRetriever(BaseRetriever):
         if vector is None:
             vector = self.index.embed_model.get_query_embedding(text)
         dense = self.index.dense(vector, pool, filters)
-        sparse = self.index.lexical(text, pool, filters)
+        sparse = self.index.lexical_ranking(text, pool, filters)
         fused = fuse([dense, sparse])
         ordered = sorted(fused, key=lambda cid: -fused[cid])
         best = fold_copies(ordered, self.index.stories())[:top_k] if fold else ordered[:top_k]

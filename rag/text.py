@@ -33,6 +33,12 @@ _BOUNDARY = re.compile(r"(?<=[.!?])((?:[\"\u201d'\u2019)\]]|\s*\[\d+(?:\s*,\s*\d
                        r"(?=[\"\u201c'\u2018(\[]?[A-Z0-9])|\s*\n\s*")
 
 
+def bm25_terms(text: str) -> list[str]:
+    """What the BM25 index matches: word stems with only BM25's stop words removed (a question's "how
+    many" words are kept there, as bm25s kept them; they weigh little since most chunks have them)."""
+    return _stemmer.stemWords([w for w in TOKEN.findall(text.lower()) if w not in BM25_STOPWORDS])
+
+
 def terms(text: str) -> list[str]:
     """Content-word stems, in order (duplicates kept)."""
     words = [w for w in TOKEN.findall(text.lower()) if w not in STOPWORDS]

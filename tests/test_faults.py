@@ -133,35 +133,48 @@ def _enospc(*args, **kwargs):
 
 @pytest.mark.slow
 def test_disk_full_while_writing_bm25_keeps_the_old_index_answering(tmp_path, seed_corpus, monkeypatch, capsys):
-    from llama_index.retrievers.bm25 import BM25Retriever
+    import sqlite3
 
     from rag import Assistant, cli
 
     corpus, index, assistant = _corpus_with_index(tmp_path, seed_corpus)
-    bm25_files = sorted(p.relative_to(index) for p in index.rglob("*") if "bm25" in str(p))
-    monkeypatch.setattr(BM25Retriever, "persist", _enospc)
+    (corpus / "census.md").write_text("Wildlife census\n\n" + " ".join(
+        f"Rangers in park number {i} counted {i * 37} animals of species {i * 11} in 2023." for i in range(400)))
+    before = assistant.index.lexical.chunk_ids()
+    # SQLite's own "disk full" (SQLITE_FULL): the BM25 file may not grow by a single page
+    db = assistant.index.lexical.db
+    db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
     with pytest.raises(OSError) as info:
         assistant.ingest()
     assert info.value.errno == errno.ENOSPC
+    assert assistant.index.lexical.chunk_ids() == before  # the failed write left no part of itself
     assert "10,000" in assistant.ask(QUESTION).text  # the same session still answers
-    # the persisted BM25 files are untouched (no half-written index, no leftover temp folder)
-    assert sorted(p.relative_to(index) for p in index.rglob("*") if "bm25" in str(p)) == bm25_files
-    # a new process on the same index, disk still full: questions must still work
+
+    from rag.lexical import _transaction
+
+    def full(self, rows):  # what SQLite raises on a full disk, inside the write's transaction
+        with _transaction(self.db):
+            raise sqlite3.OperationalError("database or disk is full")
+
+    # a new process on the same index, disk still full: its repair of the BM25 table fails, questions work
+    monkeypatch.setattr("rag.lexical.LexicalIndex.add", full)
     fresh = Assistant(corpus_dir=corpus, index_dir=index, answer_mode="extractive", chroma_host=None,
                       openai_api_key=None, openai_base_url=None)
     answer = fresh.ask(QUESTION)
     assert "10,000" in answer.text
     assert_citations_valid(answer)
     # the CLI reports it as a clear error, exit code non-zero, no traceback
+    monkeypatch.setattr("rag.lexical._transaction.__enter__", lambda self: _enospc())
     capsys.readouterr()
     code = cli.main(["ingest", "--corpus", str(corpus), "--index", str(index)])
     err = capsys.readouterr().err
     assert code != 0 and err.startswith("error:") and "No space left" in err
-    # space again: the next ingest completes and the new article answers
+    # space again: the next ingest completes, the BM25 table is whole and the new article answers
     monkeypatch.undo()
-    report = Assistant(corpus_dir=corpus, index_dir=index, answer_mode="extractive", chroma_host=None,
-                       openai_api_key=None, openai_base_url=None).ingest()
-    assert report.articles_read == 3
+    again = Assistant(corpus_dir=corpus, index_dir=index, answer_mode="extractive", chroma_host=None,
+                      openai_api_key=None, openai_base_url=None)
+    report = again.ingest()
+    assert report.articles_read == 4 and again.index.lexical_current()
 
 
 @pytest.mark.slow

@@ -34,7 +34,7 @@ def consistency(assistant) -> dict:
     assert len(got["ids"]) == len(set(got["ids"]))
     sentences = collections.Counter(m["article_id"] for m in assistant.index.sentences.get(include=["metadatas"])["metadatas"])
     assert sentences == {aid: metas[0]["n_sentences"] for aid, metas in per_article.items()}, "orphan sentences"
-    assert assistant.index._bm25_current(), "BM25 out of step with Chroma"
+    assert assistant.index.lexical_current(), "BM25 out of step with Chroma"
     return per_article
 
 

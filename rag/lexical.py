@@ -1,0 +1,148 @@
+"""BM25 over the chunks, on disk: an SQLite FTS5 table of each chunk's BM25 terms (title + text, lower-cased,
+BM25 stop words removed, Snowball-stemmed: the same terms bm25s made) ranked by FTS5's bm25().
+
+Why not bm25s (used before): it has no incremental add or delete, so every ingest that changed anything
+re-indexed the whole corpus (20 s at 100k chunks, linear beyond), and it held every chunk's text and
+metadata in Python memory. Here adding or removing an article writes only its rows, nothing of the corpus
+is held in memory, and a commit is seen at once by every process that opens the file (WAL).
+
+Only rag/index.py uses this module: it keeps the table in step with the Chroma chunks.
+"""
+from __future__ import annotations
+
+import errno
+import sqlite3
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from .text import bm25_terms
+from .types import Filters, date_int
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chunk (
+    id INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, article_id TEXT NOT NULL,
+    date_int INTEGER NOT NULL, source TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunk_article ON chunk(article_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(terms, tokenize="unicode61 remove_diacritics 0 tokenchars '_'");
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vocab USING fts5vocab(chunk_terms, 'row');
+"""
+
+
+class LexicalIndex:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._local = threading.local()  # one connection per thread: the page answers several at once
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            self._local.db = db
+        return db
+
+    # ---------------------------------------------------------------- writes (under the index's lock)
+    def add(self, rows: list[tuple[str, str, str, str, str]]) -> None:
+        """(chunk id, article id, date, source, title + text) rows, written in one transaction."""
+        db = self.db
+        with _transaction(db):
+            for chunk_id, article_id, date, source, text in rows:
+                self._delete(db, "chunk_id = ?", (chunk_id,))
+                cur = db.execute("INSERT INTO chunk (chunk_id, article_id, date_int, source) VALUES (?, ?, ?, ?)",
+                                 (chunk_id, article_id, date_int(date), source))
+                db.execute("INSERT INTO chunk_terms (rowid, terms) VALUES (?, ?)",
+                           (cur.lastrowid, " ".join(bm25_terms(text))))
+
+    def delete_articles(self, article_ids: list[str]) -> None:
+        db = self.db
+        with _transaction(db):
+            for article_id in article_ids:
+                self._delete(db, "article_id = ?", (article_id,))
+
+    def delete_chunks(self, chunk_ids: list[str]) -> None:
+        db = self.db
+        with _transaction(db):
+            for chunk_id in chunk_ids:
+                self._delete(db, "chunk_id = ?", (chunk_id,))
+
+    @staticmethod
+    def _delete(db: sqlite3.Connection, where: str, args: tuple) -> None:
+        db.execute(f"DELETE FROM chunk_terms WHERE rowid IN (SELECT id FROM chunk WHERE {where})", args)
+        db.execute(f"DELETE FROM chunk WHERE {where}", args)
+
+    # ---------------------------------------------------------------- reads
+    def chunk_ids(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT chunk_id FROM chunk")}
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM chunk").fetchone()[0]
+
+    def search(self, text: str, k: int, filters: Filters) -> list[str]:
+        """Chunk ids ranked by BM25, best first; only chunks that share a term with `text`."""
+        stems = list(dict.fromkeys(bm25_terms(text)))
+        if not stems or k <= 0:
+            return []
+        match = " OR ".join('"' + stem.replace('"', '""') + '"' for stem in stems)
+        where, args = _filter_sql(filters)
+        rows = self.db.execute(
+            "SELECT chunk.chunk_id FROM chunk_terms JOIN chunk ON chunk.id = chunk_terms.rowid "
+            f"WHERE chunk_terms MATCH ? {where} ORDER BY bm25(chunk_terms) LIMIT ?", (match, *args, k))
+        return [row[0] for row in rows]
+
+    def doc_freqs(self) -> "DocFreqs":
+        return DocFreqs(self)
+
+
+class DocFreqs:
+    """Document frequency of a stem, read from FTS5's vocabulary on first use (never the whole vocabulary)."""
+
+    def __init__(self, lexical: LexicalIndex):
+        self._lexical = lexical
+        self.n_docs = lexical.count()
+        self.get = lru_cache(maxsize=50_000)(self._lookup)
+
+    def _lookup(self, term: str, default=None):
+        row = self._lexical.db.execute("SELECT doc FROM chunk_vocab WHERE term = ?", (term,)).fetchone()
+        return int(row[0]) if row else default
+
+    def __contains__(self, term: str) -> bool:
+        return self.get(term) is not None
+
+
+def _filter_sql(filters: Filters) -> tuple[str, list]:
+    """The SQL of `Filters.admits` (an undated article, date_int 0, is outside any date range)."""
+    clauses, args = [], []
+    if filters.article_ids:
+        clauses.append(f"chunk.article_id IN ({','.join('?' * len(filters.article_ids))})")
+        args += list(filters.article_ids)
+    if filters.date_from:
+        clauses.append("chunk.date_int >= ?")
+        args.append(date_int(filters.date_from))
+    if filters.date_to:
+        clauses.append("chunk.date_int <= ?")
+        args.append(date_int(filters.date_to))
+    if filters.sources:
+        clauses.append(f"chunk.source IN ({','.join('?' * len(filters.sources))})")
+        args += list(filters.sources)
+    return "".join(" AND " + c for c in clauses), args
+
+
+class _transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind, value, tb):
+        if kind is None:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:  # SQLite has already rolled back after some errors (SQLITE_FULL)
+            self.db.execute("ROLLBACK")  # a failed write leaves no part of itself
+        if isinstance(value, sqlite3.OperationalError) and "full" in str(value):  # SQLITE_FULL: a full disk
+            raise OSError(errno.ENOSPC, f"No space left on device (BM25 index: {value})") from value
