@@ -84,7 +84,7 @@ def run_stdio(assistant: Assistant) -> int:
     """Serve the tools over stdin/stdout until the client closes them. stdout is the protocol: everything
     else goes to stderr."""
     with contextlib.redirect_stdout(sys.stderr):
-        if not assistant.index.collection.count():
+        if not assistant.index.count():
             try:
                 print(assistant.ingest().summary(), file=sys.stderr)
             except CorpusMissing as err:

@@ -7,8 +7,8 @@ import re
 import Stemmer
 
 TOKEN = re.compile(r"(?u)\b\w\w+\b")  # the same pattern the BM25 index uses
-# The BM25 index's English stop words (bm25s' STOPWORDS_EN; only rag/index.py imports bm25s, and a test
-# checks the two lists are the same) ...
+# The BM25 table's English stop words: bm25s' STOPWORDS_EN, which the index used before rag/lexical.py (a
+# test checks the two lists are the same, so rankings stay comparable) ...
 BM25_STOPWORDS = frozenset("""
     a an and are as at be but by for if in into is it no not of on or such that the their then there these
     they this to was will with

@@ -153,7 +153,7 @@ def test_disk_full_while_writing_bm25_keeps_the_old_index_answering(tmp_path, se
     from rag.lexical import _transaction
 
     def full(self, rows):  # what SQLite raises on a full disk, inside the write's transaction
-        with _transaction(self.db):
+        with _transaction(self):
             raise sqlite3.OperationalError("database or disk is full")
 
     # a new process on the same index, disk still full: its repair of the BM25 table fails, questions work

@@ -118,3 +118,36 @@ def test_cli_in_process_ingest_and_ask(hashed_cli, seed_corpus, tmp_path, capsys
 
     assert hashed_cli(["ask", "   ", "--json", "--index", index]) == 1
     assert "error" in json.loads(capsys.readouterr().out)
+
+
+def test_bm25_table_ranks_as_bm25s_did(tmp_path):
+    """rag/lexical.py rescores FTS5's candidates with bm25s' Lucene BM25: on a corpus smaller than the
+    rescored pool the two rankings are the same (bm25s is what the index used before, kept for this)."""
+    import bm25s
+    import Stemmer
+
+    from rag.lexical import LexicalIndex
+    from rag.text import sentence_spans
+    from rag.types import Filters
+
+    from conftest import SEED_CORPUS
+
+    docs = [text[a:b] for path in sorted(SEED_CORPUS.glob("*.md")) for text in [path.read_text()]
+            for a, b in sentence_spans(text)]
+    lexical = LexicalIndex(tmp_path / "bm25.sqlite")
+    lexical.add([(f"d{i}", f"a{i}", "", "", doc) for i, doc in enumerate(docs)])
+    stemmer = Stemmer.Stemmer("english")
+    reference = bm25s.BM25()
+    reference.index(bm25s.tokenize(docs, stopwords="en", stemmer=stemmer, show_progress=False), show_progress=False)
+    for question in ("How many GPUs did Twitter buy?", "Where is the Atlanta data center?",
+                     "Who signed the open letter calling for a pause?", "Musk OpenAI board 2018"):
+        ids, scores = reference.retrieve(bm25s.tokenize(question, stopwords="en", stemmer=stemmer,
+                                                        show_progress=False), k=len(docs), show_progress=False)
+        score = {f"d{i}": float(s) for i, s in zip(ids[0], scores[0]) if s > 0}
+        got = lexical.search(question, 10, Filters())
+        # the same order, up to ties (equal scores may come in either order)
+        assert [round(score[g], 4) for g in got] == sorted((round(s, 4) for s in score.values()), reverse=True)[:10], question
+    # filters are applied in SQL, and an article removed is gone from every ranking
+    assert lexical.search("GPUs", 10, Filters(article_ids=("a3",))) in ([], ["d3"])
+    lexical.delete_articles([f"a{i}" for i in range(len(docs))])
+    assert lexical.count() == 0 and lexical.search("GPUs", 10, Filters()) == []
