@@ -1,13 +1,13 @@
 """BM25 over the chunks, on disk: an SQLite FTS5 table of each chunk's BM25 terms (title + text, lower-cased,
-BM25 stop words removed, Snowball-stemmed: the same terms bm25s made). FTS5 finds the candidates (its own
-bm25() orders them); the best RESCORED of them by FTS5 are then scored with the Lucene BM25 that bm25s used (k1 1.5,
-b 0.75, IDF ln(1 + (N - df + 0.5) / (df + 0.5))). Why: FTS5's IDF drops to zero for a term in half the
+BM25 stop words removed, Snowball-stemmed: the same terms bm25s made). FTS5 finds the candidates and its
+bm25() picks the best RESCORED; those are then scored with the Lucene BM25 that bm25s used (k1 1.5, b 0.75,
+IDF ln(1 + (N - df + 0.5) / (df + 0.5))). Why: FTS5's IDF drops to zero for a term in half the
 chunks or more, so in a small corpus ("Twitter" in every chunk of the seed articles) its ranking is unlike
 bm25s', and answers changed with it; with the rescoring the ranking is bm25s' whenever a question matches at
 most RESCORED chunks, and close to it beyond.
 
 Why not bm25s (used before): it has no incremental add or delete, so every ingest that changed anything
-re-indexed the whole corpus (20 s at 100k chunks, linear beyond), and it held every chunk's text and
+re-indexed the whole corpus (18 s at 100k chunks, 123 s at 1M: docs/SCALING.md), and it held every chunk's text and
 metadata in Python memory. Here adding or removing an article writes only its rows, nothing of the corpus
 is held in memory, and a commit is seen at once by every process that opens the file (WAL).
 
@@ -16,17 +16,16 @@ Only rag/index.py uses this module: it keeps the table in step with the Chroma c
 from __future__ import annotations
 
 import errno
+import math
 import sqlite3
 import threading
 from functools import lru_cache
 from pathlib import Path
 
-import math
-
 from .text import bm25_terms
 from .types import Filters, date_int
 
-RESCORED = 120  # FTS5 candidates rescored per question: 3x the 40 retrieval pools (measured: 400 cost 10 ms more at 10k chunks)
+RESCORED = 120  # candidates rescored per question: 3x the retrieval pool of 40 (400 cost 5 ms more at 10k)
 K1, B = 1.5, 0.75  # bm25s' defaults (method "lucene")
 
 SCHEMA_VERSION = 2
