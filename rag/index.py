@@ -314,7 +314,7 @@ class Index:
         if damage:
             self.collection, self.sentences = open_collections(self.settings, self.slug, fresh=True)
             self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
-            self.lexical.delete_chunks(sorted(self.lexical.chunk_ids()))
+            self.lexical.clear()
             self._idf = None
         return damage
 
@@ -504,14 +504,17 @@ class Index:
         """The BM25 table holds exactly the store's chunks (cheap when the counts already disagree)."""
         if self.lexical.count() != self.collection.count():
             return False
-        return self.lexical.chunk_ids() == {i for page in self._pages([]) for i in page["ids"]}
+        return self.lexical.chunk_ids() == self._stored_ids()
+
+    def _stored_ids(self) -> set[str]:
+        return {i for page in self._pages([]) for i in page["ids"]}
 
     def _sync_lexical(self) -> None:
         """Repair the BM25 table from the store: a run killed between writing an article's chunks and its
         BM25 rows, or an index made before the table existed. Touches only the chunks that differ."""
         if self.lexical.count() == self.collection.count() == 0:
             return
-        stored = {i for page in self._pages([]) for i in page["ids"]}
+        stored = self._stored_ids()
         have = self.lexical.chunk_ids()
         self.lexical.delete_chunks(sorted(have - stored))
         missing = sorted(stored - have)

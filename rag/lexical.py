@@ -78,6 +78,11 @@ class LexicalIndex:
             for article_id in article_ids:
                 self._delete(db, "article_id = ?", (article_id,))
 
+    def clear(self) -> None:
+        with _transaction(self):
+            self.db.execute("DELETE FROM chunk_terms")
+            self.db.execute("DELETE FROM chunk")
+
     def delete_chunks(self, chunk_ids: list[str]) -> None:
         db = self.db
         with _transaction(self):
@@ -147,12 +152,11 @@ class DocFreqs:
 
     def __init__(self, lexical: LexicalIndex):
         self._lexical = lexical
-        self.n_docs = lexical.count()
+        self.n_docs = lexical._stats()[0]
         self.get = lru_cache(maxsize=50_000)(self._lookup)
 
     def _lookup(self, term: str, default=None):
-        row = self._lexical.db.execute("SELECT doc FROM chunk_vocab WHERE term = ?", (term,)).fetchone()
-        return int(row[0]) if row else default
+        return self._lexical._df(term) or default  # a stem in the vocabulary is in at least one chunk
 
     def __contains__(self, term: str) -> bool:
         return self.get(term) is not None
