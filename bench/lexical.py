@@ -10,11 +10,16 @@ fixed random order (r-seeded), so vocabulary and lengths stay news-like. Each ce
 - add 100 articles (300 chunks) to the built index and remove them again: FTS5 writes and deletes only their
   rows; bm25s has no incremental add, so it is one more whole build at size + 300;
 - query p50/p95 over 200 questions of 5 words of a random chunk, after 5 warm-up ones; RSS after opening.
+
+`--budget N` instead measures a postings budget (rag.lexical.POSTINGS_BUDGET, off in the engine) on the
+FTS5 tables of `--sizes`: its query p50/p95 and the BM25 score of its top 10 as a share of the exact top 10's
+(copies tie with their original, so shared ids would understate agreement).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import subprocess
@@ -22,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from rag.text import bm25_terms
 
 from .common import DATASETS, ROOT, log, pct, rss_of, table
 
@@ -125,8 +132,48 @@ def child_bm25s(size: int, work: Path, base: list[str]) -> dict:
     return out
 
 
+def child_budget(size: int, work: Path, base: list[str], budget: int) -> dict:
+    import rag.lexical as lexical_module
+    from rag.types import Filters
+
+    lexical = lexical_module.LexicalIndex(work / f"fts-{size}.sqlite")
+    n, total = lexical._stats()
+    qs = questions(base)
+
+    def score(question: str, chunk_ids: list[str]) -> float:
+        idf = {s: math.log(1 + (n - df + 0.5) / (df + 0.5))
+               for s in dict.fromkeys(bm25_terms(question)) if (df := lexical._df(s))}
+        out = 0.0
+        for chunk_id in chunk_ids:
+            terms, length = lexical.db.execute(
+                "SELECT terms, length FROM chunk_terms JOIN chunk ON chunk.id = chunk_terms.rowid WHERE chunk_id = ?",
+                (chunk_id,)).fetchone()
+            words, norm = terms.split(), lexical_module.K1 * (1 - lexical_module.B + lexical_module.B * length * n / total)
+            out += sum(w * words.count(s) / (words.count(s) + norm) for s, w in idf.items() if s in words)
+        return out
+
+    def ranked(limit):
+        lexical_module.POSTINGS_BUDGET = limit
+        for q in qs[:5]:
+            lexical.search(q, 10, Filters())
+        times, out = [], []
+        for q in qs[5:]:
+            t0 = time.perf_counter()
+            out.append(lexical.search(q, 10, Filters()))
+            times.append((time.perf_counter() - t0) * 1000)
+        return out, times
+
+    exact, exact_times = ranked(None)
+    pruned, times = ranked(budget)
+    shares = [score(q, a) / s if (s := score(q, b)) else 1.0 for q, a, b in zip(qs[5:], pruned, exact)]
+    return {"chunks": size, "budget": budget, "exact_p50_ms": round(pct(exact_times, 50), 1),
+            "query_p50_ms": round(pct(times, 50), 1), "query_p95_ms": round(pct(times, 95), 1),
+            "top10_score_share_mean": round(sum(shares) / len(shares), 3), "worst": round(min(shares), 3)}
+
+
 def run_child(*args: str) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "bench.lexical", "--child", *args], cwd=ROOT,
+    child, extra = args[:3], args[3:]
+    proc = subprocess.run([sys.executable, "-m", "bench.lexical", *extra, "--child", *child], cwd=ROOT,
                           capture_output=True, text=True, timeout=7200)
     if proc.returncode:
         raise RuntimeError(proc.stderr[-2000:])
@@ -138,6 +185,8 @@ def main(argv=None) -> int:
     p.add_argument("--sizes", default="10000,100000")
     p.add_argument("--bbc", type=Path, default=DATASETS / "bbc-news")
     p.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
+    p.add_argument("--budget", type=int, default=None, help="measure this postings budget on built tables")
+    p.add_argument("--work", type=Path, default=None, help="keep the built tables here (default: a temporary folder)")
     p.add_argument("--child", nargs=3, metavar=("ENGINE", "SIZE", "WORK"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if not args.bbc.is_dir():
@@ -146,8 +195,18 @@ def main(argv=None) -> int:
     base = bbc_chunks(args.bbc)
     if args.child:
         engine, size, work = args.child
+        if args.budget is not None:
+            print(json.dumps(child_budget(int(size), Path(work), base, args.budget)))
+            return 0
         run = child_fts if engine == "fts5" else child_bm25s
         print(json.dumps(run(int(size), Path(work), base)))
+        return 0
+    if args.budget is not None:
+        work = args.work or Path(tempfile.mkdtemp())
+        for size in [int(s) for s in args.sizes.split(",")]:
+            if not (work / f"fts-{size}.sqlite").exists():
+                run_child("fts5", str(size), str(work))
+            print(json.dumps(run_child("fts5", str(size), str(work), "--budget", str(args.budget))))
         return 0
     rows = []
     with tempfile.TemporaryDirectory() as work:

@@ -26,6 +26,11 @@ from .text import bm25_terms
 from .types import Filters, date_int
 
 RESCORED = 120  # candidates rescored per question: 3x the retrieval pool of 40 (400 cost 5 ms more at 10k)
+# Off (None): measured and not adopted. FTS5's bm25() costs about 1 us per matching chunk (counting the
+# matches is 15x cheaper); taking the candidates from a question's rarest terms while their chunk counts sum
+# to at most a budget (every term still scores them) cut the p50 at 1M chunks from ~270 to ~36 ms with 20,000,
+# but kept only 84% of the exact top 10's BM25 score (docs/SCALING.md; `python -m bench.lexical --budget`).
+POSTINGS_BUDGET: int | None = None
 K1, B = 1.5, 0.75  # bm25s' defaults (method "lucene")
 
 SCHEMA_VERSION = 2
@@ -106,7 +111,11 @@ class LexicalIndex:
         stems = list(dict.fromkeys(bm25_terms(text)))
         if not stems or k <= 0:
             return []
-        match = " OR ".join('"' + stem.replace('"', '""') + '"' for stem in stems)
+        n, total = self._stats()
+        dfs = {stem: df for stem in stems if (df := self._df(stem))}
+        if not dfs:
+            return []
+        match = " OR ".join('"' + stem.replace('"', '""') + '"' for stem in _rarest(dfs, POSTINGS_BUDGET))
         where, args = _filter_sql(filters)
         rows = self.db.execute(
             "SELECT chunk.chunk_id, chunk_terms.terms, chunk.length FROM chunk_terms JOIN chunk ON chunk.id = "
@@ -114,10 +123,8 @@ class LexicalIndex:
             (match, *args, max(k, RESCORED))).fetchall()
         if not rows:
             return []
-        n, total = self._stats()
         avgdl = max(1.0, (total or 0) / max(1, n))
-        idf = {stem: math.log(1 + (n - df + 0.5) / (df + 0.5))
-               for stem in stems if (df := self._df(stem))}
+        idf = {stem: math.log(1 + (n - df + 0.5) / (df + 0.5)) for stem, df in dfs.items()}
         scored = []
         for position, (chunk_id, text, length) in enumerate(rows):
             words = text.split()
@@ -160,6 +167,19 @@ class DocFreqs:
 
     def __contains__(self, term: str) -> bool:
         return self.get(term) is not None
+
+
+def _rarest(dfs: dict[str, int], budget: int | None) -> list[str]:
+    """The rarest terms whose chunk counts sum to at most `budget` (always at least the rarest one)."""
+    if budget is None:
+        return list(dfs)
+    kept, spent = [], 0
+    for stem, df in sorted(dfs.items(), key=lambda item: item[1]):
+        if kept and spent + df > budget:
+            break
+        kept.append(stem)
+        spent += df
+    return kept
 
 
 def _filter_sql(filters: Filters) -> tuple[str, list]:

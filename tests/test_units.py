@@ -151,3 +151,23 @@ def test_bm25_table_ranks_as_bm25s_did(tmp_path):
     assert lexical.search("GPUs", 10, Filters(article_ids=("a3",))) in ([], ["d3"])
     lexical.delete_articles([f"a{i}" for i in range(len(docs))])
     assert lexical.count() == 0 and lexical.search("GPUs", 10, Filters()) == []
+
+
+def test_postings_budget_takes_candidates_from_the_rarest_terms_and_scores_with_all(tmp_path, monkeypatch):
+    """The budget measured in docs/SCALING.md (off in the engine): candidates come from the rarest terms
+    only, but every term of the question still counts in their score."""
+    import rag.lexical as lexical_module
+    from rag.types import Filters
+
+    assert lexical_module._rarest({"common": 90, "rare": 2, "mid": 10}, None) == ["common", "rare", "mid"]
+    assert lexical_module._rarest({"common": 90, "rare": 2, "mid": 10}, 12) == ["rare", "mid"]
+    assert lexical_module._rarest({"common": 90}, 12) == ["common"]  # never no term at all
+    lexical = lexical_module.LexicalIndex(tmp_path / "bm25.sqlite")
+    rows = [(f"c{i}", f"a{i}", "", "", "harbour strike crane" if i < 4 else "harbour strike") for i in range(20)]
+    rows += [("rare1", "r1", "", "", "harbour levy vote"), ("rare2", "r2", "", "", "harbour crane levy vote")]
+    lexical.add(rows)
+    monkeypatch.setattr(lexical_module, "POSTINGS_BUDGET", 2)  # only "levy" (in 2 chunks) picks candidates
+    assert lexical.search("harbour crane levy", 5, Filters()) == ["rare2", "rare1"]  # crane and harbour still score
+    monkeypatch.setattr(lexical_module, "POSTINGS_BUDGET", None)
+    got = lexical.search("harbour crane levy", 5, Filters())
+    assert got[0] == "rare2" and len(got) == 5
