@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import subprocess
@@ -141,15 +140,14 @@ def child_budget(size: int, work: Path, base: list[str], budget: int) -> dict:
     qs = questions(base)
 
     def score(question: str, chunk_ids: list[str]) -> float:
-        idf = {s: math.log(1 + (n - df + 0.5) / (df + 0.5))
+        idf = {s: lexical_module.lucene_idf(n, df)
                for s in dict.fromkeys(bm25_terms(question)) if (df := lexical._df(s))}
         out = 0.0
         for chunk_id in chunk_ids:
             terms, length = lexical.db.execute(
                 "SELECT terms, length FROM chunk_terms JOIN chunk ON chunk.id = chunk_terms.rowid WHERE chunk_id = ?",
                 (chunk_id,)).fetchone()
-            words, norm = terms.split(), lexical_module.K1 * (1 - lexical_module.B + lexical_module.B * length * n / total)
-            out += sum(w * words.count(s) / (words.count(s) + norm) for s, w in idf.items() if s in words)
+            out += lexical_module.lucene_score(terms.split(), length, total / n, idf)
         return out
 
     def ranked(limit):

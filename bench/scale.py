@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.index import date_int, embed_text, sentence_id, split_sentence_id
+from rag.index import date_int, lexical_row, sentence_id, split_sentence_id
 
 from .common import Clock, log, rss_of, run_child
 
@@ -114,8 +114,7 @@ def grow(index, replicator: Replicator, target: int, write_bm25: bool) -> dict:
             index.vector_store.add(nodes)
             if write_bm25:  # both stores share one index_dir, so one BM25 table: written once
                 with Clock() as clock:
-                    index.lexical.add([(n.id_, n.metadata["article_id"], n.metadata["date"], n.metadata["source"],
-                                        embed_text(n.metadata["title"], n.text)) for n in nodes])
+                    index.lexical.add([lexical_row(n.id_, n.text, n.metadata) for n in nodes])
                 bm25_s += clock.wall
     out = {"added": target - start, "add_s": round(add.wall, 1)}
     if write_bm25:

@@ -481,8 +481,7 @@ class Index:
                 mean = np.mean(by_chunk[node.id_], axis=0)
                 node.embedding = (mean / max(float(np.linalg.norm(mean)), 1e-12)).tolist()
             self.vector_store.add(nodes)  # complete chunks mean the sentences are there
-            self.lexical.add([(n.id_, n.metadata["article_id"], n.metadata["date"], n.metadata["source"],
-                               embed_text(n.metadata["title"], n.text)) for n in nodes])
+            self.lexical.add([lexical_row(n.id_, n.text, n.metadata) for n in nodes])
             bar.update(len(nodes))
         bar.close()
         return total
@@ -520,8 +519,7 @@ class Index:
         missing = sorted(stored - have)
         for lo in range(0, len(missing), PAGE):
             got = self.collection.get(ids=missing[lo:lo + PAGE], include=["documents", "metadatas"])
-            self.lexical.add([(cid, meta["article_id"], meta.get("date", ""), meta.get("source", ""),
-                               embed_text(meta.get("title", ""), text))
+            self.lexical.add([lexical_row(cid, text, meta)
                               for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])])
         shutil.rmtree(self.dir / f"bm25-{self.collection.name}", ignore_errors=True)  # the bm25s index it replaces
         self._lexical_checked = True
@@ -556,6 +554,12 @@ def split_sentence_id(sentence: str) -> tuple[str, int]:
     """(passage id, j) of a sentence id: the inverse of `sentence_id`."""
     passage_id, _, j = sentence.rpartition("|")
     return passage_id, int(j)
+
+
+def lexical_row(chunk_id: str, text: str, meta: dict) -> tuple[str, str, str, str, str]:
+    """A stored chunk's row of the BM25 table (LexicalIndex.add), from its text and its Chroma metadata."""
+    return (chunk_id, meta["article_id"], meta.get("date", ""), meta.get("source", ""),
+            embed_text(meta.get("title", ""), text))
 
 
 def embed_text(title: str, text: str) -> str:

@@ -124,16 +124,9 @@ class LexicalIndex:
         if not rows:
             return []
         avgdl = max(1.0, (total or 0) / max(1, n))
-        idf = {stem: math.log(1 + (n - df + 0.5) / (df + 0.5)) for stem, df in dfs.items()}
-        scored = []
-        for position, (chunk_id, text, length) in enumerate(rows):
-            words = text.split()
-            norm = K1 * (1 - B + B * length / avgdl)
-            score = 0.0
-            for stem, weight in idf.items():
-                if tf := words.count(stem):  # list.count: C speed, only the question's few stems
-                    score += weight * tf / (tf + norm)
-            scored.append((-score, position, chunk_id))
+        idf = {stem: lucene_idf(n, df) for stem, df in dfs.items()}
+        scored = [(-lucene_score(text.split(), length, avgdl, idf), position, chunk_id)
+                  for position, (chunk_id, text, length) in enumerate(rows)]
         return [chunk_id for _, _, chunk_id in sorted(scored)[:k]]
 
     def _stats(self) -> tuple[int, int]:
@@ -167,6 +160,20 @@ class DocFreqs:
 
     def __contains__(self, term: str) -> bool:
         return self.get(term) is not None
+
+
+def lucene_idf(n_chunks: int, df: int) -> float:
+    return math.log(1 + (n_chunks - df + 0.5) / (df + 0.5))
+
+
+def lucene_score(words: list[str], length: int, avgdl: float, idf: dict[str, float]) -> float:
+    """The Lucene BM25 of one chunk (its terms `words`, `length` of them) for a question's stems' IDFs."""
+    norm = K1 * (1 - B + B * length / avgdl)
+    score = 0.0
+    for stem, weight in idf.items():
+        if tf := words.count(stem):  # list.count: C speed, only the question's few stems
+            score += weight * tf / (tf + norm)
+    return score
 
 
 def _rarest(dfs: dict[str, int], budget: int | None) -> list[str]:
