@@ -59,7 +59,9 @@ def questions(base: list[str], n: int = 205) -> list[str]:
             (base[rng.randrange(len(base))].split() for _ in range(n))]
 
 
-def child_fts(size: int, work: Path, base: list[str]) -> dict:
+def child_fts(size: int, work: Path, base: list[str], with_base: bool = False) -> dict:
+    """FTS5 alone, or (with_base) with the memory-mapped base of rag/lexical_base.py made from the table."""
+    import rag.lexical as lexical_module
     from rag.lexical import LexicalIndex
     from rag.types import Filters
 
@@ -77,17 +79,38 @@ def child_fts(size: int, work: Path, base: list[str]) -> dict:
         out["disk_mb"] = round(sum(f.stat().st_size for f in work.glob(f"fts-{size}.sqlite*")) / 1e6, 1)
         return out
     lexical = LexicalIndex(path)
+    if with_base:
+        lexical_module.BASE_MIN_CHUNKS = 0  # measured at every size
+        built = lexical.compact() or lexical_base_meta(lexical)
+        out |= {"base_build_s": built["seconds"], "base_postings": built["postings"],
+                "base_disk_mb": round(sum(f.stat().st_size for f in lexical.base_root.rglob("*")) / 1e6, 1)}
+    else:
+        lexical._current_base = lambda: None  # the FTS5 path alone, even if a base was made beside it
     lexical.count()
     out["rss_mb"] = round(rss_of(os.getpid())["VmRSS"], 1)
     qs = questions(base)
-    for q in qs[:5]:
-        lexical.search(q, 40, Filters())
-    times = []
-    for q in qs[5:]:
-        t0 = time.perf_counter()
-        lexical.search(q, 40, Filters())
-        times.append((time.perf_counter() - t0) * 1000)
-    out |= {"query_p50_ms": round(pct(times, 50), 2), "query_p95_ms": round(pct(times, 95), 2)}
+
+    def timed() -> tuple[float, float]:
+        for q in qs[:5]:
+            lexical.search(q, 40, Filters())
+        times = []
+        for q in qs[5:]:
+            t0 = time.perf_counter()
+            lexical.search(q, 40, Filters())
+            times.append((time.perf_counter() - t0) * 1000)
+        return round(pct(times, 50), 2), round(pct(times, 95), 2)
+
+    out["query_p50_ms"], out["query_p95_ms"] = timed()
+    out["rss_after_queries_mb"] = round(rss_of(os.getpid())["VmRSS"], 1)
+    if with_base:  # the worst case before a rebuild: REBUILD_SHARE of the table added since the base
+        extra = int(lexical_module.REBUILD_SHARE * size) // 3 * 3
+        rows = [(f"delta{i // 3}#h:{i % 3}", f"delta{i // 3}", "2024-03-01", "bbc", text)
+                for i, text in chunk_texts(base, extra, offset=size + 300)]
+        for lo in range(0, len(rows), 2000):
+            lexical.add(rows[lo:lo + 2000])
+        out["delta_chunks"] = extra
+        out["query_p50_delta_ms"], out["query_p95_delta_ms"] = timed()
+        lexical.delete_articles(sorted({r[1] for r in rows}))
     new = [(f"new{i // 3}#h:{i % 3}", f"new{i // 3}", "2024-02-01", "bbc", text)
            for i, text in chunk_texts(base, 300, offset=size)]
     t0 = time.perf_counter()
@@ -95,9 +118,14 @@ def child_fts(size: int, work: Path, base: list[str]) -> dict:
         lexical.add(new[lo:lo + 3])
     out["add_100_articles_s"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
-    lexical.delete_articles([f"new{i}" for i in range(100)])
+    lexical.delete_articles(sorted({row[1] for row in new}))  # (new0..new99 before: not these ids, so it timed nothing)
     out["remove_100_articles_s"] = round(time.perf_counter() - t0, 2)
     return out
+
+
+def lexical_base_meta(lexical) -> dict:
+    import json as json_module
+    return json_module.loads((lexical.base_root / "current.json").read_text())
 
 
 def child_bm25s(size: int, work: Path, base: list[str]) -> dict:
@@ -196,8 +224,10 @@ def main(argv=None) -> int:
         if args.budget is not None:
             print(json.dumps(child_budget(int(size), Path(work), base, args.budget)))
             return 0
-        run = child_fts if engine == "fts5" else child_bm25s
-        print(json.dumps(run(int(size), Path(work), base)))
+        if engine.startswith("fts5"):
+            print(json.dumps(child_fts(int(size), Path(work), base, with_base=engine == "fts5+base")))
+        else:
+            print(json.dumps(child_bm25s(int(size), Path(work), base)))
         return 0
     if args.budget is not None:
         work = args.work or Path(tempfile.mkdtemp())

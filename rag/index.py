@@ -411,6 +411,7 @@ class Index:
             report.chunks_embedded = self._index_articles(todo, chunker, progress)
             self._sync_lexical()  # only repairs: the articles above were written to it as they were added
             if todo or report.removed:
+                self.lexical.compact()  # remakes BM25's memory-mapped base only when the table outgrew it
                 self._written += 1
                 self._publish()
         report.chunks_total = self.collection.count()

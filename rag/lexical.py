@@ -11,6 +11,11 @@ re-indexed the whole corpus (18 s at 100k chunks, 123 s at 1M: docs/SCALING.md),
 metadata in Python memory. Here adding or removing an article writes only its rows, nothing of the corpus
 is held in memory, and a commit is seen at once by every process that opens the file (WAL).
 
+At 20,000 chunks and more (BASE_MIN_CHUNKS), questions without filters are ranked on a memory-mapped copy of the
+postings instead (rag/lexical_base.py: the same scores, computed in numpy over every match; at 1M chunks a
+p50 of 11-20 ms against ~270 ms) plus FTS5 for the rows added since that copy was made; `compact` remakes the copy when those rows
+and the deletions pass REBUILD_SHARE of the table. Filtered questions keep the exact FTS5 path.
+
 Only rag/index.py uses this module: it keeps the table in step with the Chroma chunks.
 """
 from __future__ import annotations
@@ -22,6 +27,9 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
+from . import lexical_base
 from .text import bm25_terms
 from .types import Filters, date_int
 
@@ -32,6 +40,12 @@ RESCORED = 120  # candidates rescored per question: 3x the retrieval pool of 40 
 # but kept only 84% of the exact top 10's BM25 score (docs/SCALING.md; `python -m bench.lexical --budget`).
 POSTINGS_BUDGET: int | None = None
 K1, B = 1.5, 0.75  # bm25s' defaults (method "lucene")
+# The memory-mapped base (lexical_base): below 20k chunks FTS5 alone answers in ~5-10 ms (docs/lexical.json);
+# with more than 5% of the table outside the base the FTS5 part of a question grows towards that of a table
+# without one, so the base is remade (40 s for a million chunks, at ingest: bench.lexical).
+BASE_MIN_CHUNKS = 20_000
+REBUILD_SHARE = 0.05
+DELTA_SCORED = 2_000  # rows added since the base that match a question, up to which each is scored in Python
 
 SCHEMA_VERSION = 2
 _SCHEMA = """
@@ -42,12 +56,18 @@ CREATE INDEX IF NOT EXISTS chunk_article ON chunk(article_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(terms, tokenize="unicode61 remove_diacritics 0 tokenchars '_'");
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vocab USING fts5vocab(chunk_terms, 'row');
 """
+# The next chunk id, never lowered by a delete: a base (lexical_base) tells its rows from later ones by id, so
+# an id must never come back. Created on every open: tables of SCHEMA_VERSION 2 made before it gain it as is.
+# (One row; two processes opening a new table at once may each write one, so it is read as max(next_id).)
+_HIGH_WATER = "CREATE TABLE IF NOT EXISTS high_water (next_id INTEGER NOT NULL);"
 
 
 class LexicalIndex:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._local = threading.local()  # one connection per thread: the page answers several at once
+        self.base_root = self.path.with_suffix(".base")
+        self._base: tuple[tuple, lexical_base.BaseSegment | None] = ((), None)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -62,6 +82,12 @@ class LexicalIndex:
                 db.executescript("DROP TABLE IF EXISTS chunk_vocab; DROP TABLE IF EXISTS chunk_terms; "
                                  "DROP TABLE IF EXISTS chunk;")
                 db.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+                lexical_base.remove(self.base_root)
+            db.execute(_HIGH_WATER)
+            if db.execute("SELECT count(*) FROM high_water").fetchone()[0] == 0:
+                # a new table (or one of before this mark): no base can belong to it
+                db.execute("INSERT INTO high_water SELECT coalesce(max(id), 0) + 1 FROM chunk")
+                lexical_base.remove(self.base_root)
             self._local.db = db
         return db
 
@@ -70,12 +96,16 @@ class LexicalIndex:
         """(chunk id, article id, date, source, title + text) rows, written in one transaction."""
         db = self.db
         with _transaction(self):
+            next_id = db.execute("SELECT max(next_id) FROM high_water").fetchone()[0]
             for chunk_id, article_id, date, source, text in rows:
                 self._delete(db, "chunk_id = ?", (chunk_id,))
                 stems = bm25_terms(text)
-                cur = db.execute("INSERT INTO chunk (chunk_id, article_id, date_int, source, length) "
-                                 "VALUES (?, ?, ?, ?, ?)", (chunk_id, article_id, date_int(date), source, len(stems)))
-                db.execute("INSERT INTO chunk_terms (rowid, terms) VALUES (?, ?)", (cur.lastrowid, " ".join(stems)))
+                db.execute("INSERT INTO chunk (id, chunk_id, article_id, date_int, source, length) VALUES "
+                           "(?, ?, ?, ?, ?, ?)", (next_id, chunk_id, article_id, date_int(date), source, len(stems)))
+                db.execute("INSERT INTO chunk_terms (rowid, terms) VALUES (?, ?)", (next_id, " ".join(stems)))
+                next_id += 1
+            db.execute("DELETE FROM high_water")
+            db.execute("INSERT INTO high_water VALUES (?)", (next_id,))
 
     def delete_articles(self, article_ids: list[str]) -> None:
         db = self.db
@@ -87,6 +117,22 @@ class LexicalIndex:
         with _transaction(self):
             self.db.execute("DELETE FROM chunk_terms")
             self.db.execute("DELETE FROM chunk")
+        lexical_base.remove(self.base_root)
+
+    def compact(self) -> dict | None:
+        """Remake the memory-mapped base when the table has outgrown it (see REBUILD_SHARE); remove it from
+        a table below BASE_MIN_CHUNKS. Returns the new base's figures, or None when nothing was built."""
+        n = self.count()
+        if n < BASE_MIN_CHUNKS:
+            if self.base_root.exists():
+                lexical_base.remove(self.base_root)
+            return None
+        base = self._current_base()
+        if base is not None:
+            in_base = self.db.execute("SELECT count(*) FROM chunk WHERE id <= ?", (base.max_rowid,)).fetchone()[0]
+            if (n - in_base) + (base.n - in_base) <= REBUILD_SHARE * n:  # rows added since + rows deleted since
+                return None
+        return lexical_base.build(self.db, self.base_root)
 
     def delete_chunks(self, chunk_ids: list[str]) -> None:
         db = self.db
@@ -112,22 +158,86 @@ class LexicalIndex:
         if not stems or k <= 0:
             return []
         n, total = self._stats()
-        dfs = {stem: df for stem in stems if (df := self._df(stem))}
+        view = None if filters else self._base_view()
+        # With a base, a term's chunk count is the base's, less its chunks deleted since, plus its matches among
+        # the rows added since: fts5vocab counts a term by reading all of its postings (8 ms a question at 1M).
+        df_of = self._df if view is None else view.df
+        dfs = {stem: df for stem in stems if (df := df_of(stem))}
         if not dfs:
             return []
         match = " OR ".join('"' + stem.replace('"', '""') + '"' for stem in _rarest(dfs, POSTINGS_BUDGET))
-        where, args = _filter_sql(filters)
-        rows = self.db.execute(
-            "SELECT chunk.chunk_id, chunk_terms.terms, chunk.length FROM chunk_terms JOIN chunk ON chunk.id = "
-            f"chunk_terms.rowid WHERE chunk_terms MATCH ? {where} ORDER BY bm25(chunk_terms) LIMIT ?",
-            (match, *args, max(k, RESCORED))).fetchall()
-        if not rows:
-            return []
         avgdl = max(1.0, (total or 0) / max(1, n))
         idf = {stem: lucene_idf(n, df) for stem, df in dfs.items()}
-        scored = [(-lucene_score(text.split(), length, avgdl, idf), position, chunk_id)
-                  for position, (chunk_id, text, length) in enumerate(rows)]
+        if view is None:
+            where, args = _filter_sql(filters)
+            scored = self._fts_scored(match, where, args, max(k, RESCORED), avgdl, idf)
+        else:  # the base's rows scored in numpy, the rows added since it was made (if any) in FTS5
+            scored = self._base_scored(view, idf, avgdl, k)
+            if view.delta:
+                scored += self._delta_scored(view.base.max_rowid, match, k, avgdl, idf)
         return [chunk_id for _, _, chunk_id in sorted(scored)[:k]]
+
+    def _fts_scored(self, match: str, where: str, args: list, limit: int | None, avgdl: float,
+                    idf: dict[str, float]) -> list[tuple[float, int, str]]:
+        """(-score, id, chunk id) of FTS5's best `limit` matches by its bm25() (every match for None),
+        rescored with Lucene's."""
+        order = "ORDER BY bm25(chunk_terms) LIMIT ?" if limit else ""
+        rows = self.db.execute(
+            "SELECT chunk.id, chunk.chunk_id, chunk_terms.terms, chunk.length FROM chunk_terms JOIN chunk ON "
+            f"chunk.id = chunk_terms.rowid WHERE chunk_terms MATCH ? {where} {order}",
+            (match, *args, *([limit] if limit else []))).fetchall()
+        return [(-lucene_score(text.split(), length, avgdl, idf), rowid, chunk_id)
+                for rowid, chunk_id, text, length in rows]
+
+    def _delta_scored(self, max_rowid: int, match: str, k: int, avgdl: float,
+                      idf: dict[str, float]) -> list[tuple[float, int, str]]:
+        """The rows added since the base: every match scored when they are few (exact, and cheaper than
+        FTS5's bm25(), which first counts each term over the whole table), else FTS5's best RESCORED."""
+        where = " AND chunk_terms.rowid > ?"
+        matches = self.db.execute(f"SELECT count(*) FROM chunk_terms WHERE chunk_terms MATCH ?{where}",
+                                  (match, max_rowid)).fetchone()[0]
+        if not matches:
+            return []
+        return self._fts_scored(match, where, [max_rowid], None if matches <= DELTA_SCORED else max(k, RESCORED),
+                                avgdl, idf)
+
+    def _base_scored(self, view: "_BaseView", idf: dict[str, float], avgdl: float,
+                     k: int) -> list[tuple[float, int, str]]:
+        rowids, scores = view.base.top(idf, avgdl, k, view.deleted)
+        ids = [int(r) for r in rowids]
+        chunk_ids = dict(self.db.execute(f"SELECT id, chunk_id FROM chunk WHERE id IN ({','.join('?' * len(ids))})",
+                                         ids)) if ids else {}
+        return [(-float(s), r, chunk_ids[r]) for r, s in zip(ids, scores)]
+
+    def _base_view(self) -> "_BaseView | None":
+        """The live base with what changed in the table since it was made, read again after each commit
+        (SQLite's data_version) or a new base."""
+        base = self._current_base()
+        if base is None:
+            return None
+        n = self._stats()[0]  # first: it brings the data_version of the cache up to date
+        key = (self._local.stats[0], base.folder)
+        cached = getattr(self._local, "view", None)
+        if cached is None or cached[0] != key:
+            added = self.db.execute("SELECT count(*) FROM chunk WHERE id > ?", (base.max_rowid,)).fetchone()[0]
+            deleted = np.zeros(0, dtype=np.int64)
+            if n - added != base.n:  # some of the base's rows are gone: which (one read of the ids, ~0.2 s at 1M)
+                kept = np.fromiter((r for (r,) in self.db.execute("SELECT id FROM chunk WHERE id <= ?",
+                                                                  (base.max_rowid,))), dtype=np.int64)
+                deleted = np.flatnonzero(~np.isin(np.asarray(base.rowids), kept))
+            cached = self._local.view = (key, _BaseView(self, base, added, deleted))
+        return cached[1]
+
+    def _current_base(self) -> lexical_base.BaseSegment | None:
+        """The live base, opened again when another build replaced it (one stat of its pointer a question)."""
+        try:
+            st = (self.base_root / lexical_base.POINTER).stat()
+            key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except OSError:
+            key = ()
+        if key != self._base[0]:
+            self._base = (key, lexical_base.BaseSegment.open(self.base_root) if key else None)
+        return self._base[1]
 
     def _stats(self) -> tuple[int, int]:
         """(chunks, their total length), read again only after a commit by any connection (SQLite's
@@ -145,6 +255,20 @@ class LexicalIndex:
 
     def doc_freqs(self) -> "DocFreqs":
         return DocFreqs(self)
+
+
+class _BaseView:
+    """A base and the table's changes since: `delta` rows added (ids above its last), `deleted` base positions."""
+
+    def __init__(self, lexical: LexicalIndex, base: lexical_base.BaseSegment, delta: int, deleted):
+        self.lexical, self.base, self.delta, self.deleted = lexical, base, delta, deleted
+
+    def df(self, stem: str) -> int:
+        df = self.base.df(stem, self.deleted)
+        if self.delta:
+            df += self.lexical.db.execute("SELECT count(*) FROM chunk_terms WHERE chunk_terms MATCH ? AND rowid > ?",
+                                          ('"' + stem.replace('"', '""') + '"', self.base.max_rowid)).fetchone()[0]
+        return df
 
 
 class DocFreqs:
@@ -215,7 +339,7 @@ class _transaction:
         self.db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, kind, value, tb):
-        self.lexical._local.stats = None  # this connection's own commit does not move data_version
+        self.lexical._local.stats = self.lexical._local.view = None  # own commits do not move data_version
         if kind is None:
             self.db.execute("COMMIT")
         elif self.db.in_transaction:  # SQLite has already rolled back after some errors (SQLITE_FULL)

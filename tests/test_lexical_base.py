@@ -1,0 +1,115 @@
+"""The memory-mapped BM25 base (rag/lexical_base.py) against the FTS5 table it is made from."""
+from rag.text import sentence_spans
+from rag.types import Filters
+
+from conftest import SEED_CORPUS
+
+QUESTIONS = ("How many GPUs did Twitter buy?", "Where is the Atlanta data center?",
+             "Who signed the open letter calling for a pause?", "Musk OpenAI board 2018", "Twitter")
+
+
+def seed_sentences() -> list[str]:
+    return [text[a:b] for path in sorted(SEED_CORPUS.glob("*.md")) for text in [path.read_text()]
+            for a, b in sentence_spans(text)]
+
+
+def test_base_plus_delta_ranks_as_the_table_through_adds_and_deletes(tmp_path, monkeypatch):
+    """Base + FTS5 for the rows added since give the FTS5 path's own ranking, through adds (the delta),
+    deletes (ids gone from the table), a chunk re-added under its old name, and a rebuild."""
+    import rag.lexical as lexical_module
+
+    docs = seed_sentences()
+    lexical = lexical_module.LexicalIndex(tmp_path / "bm25.sqlite")
+    half = len(docs) // 2
+    lexical.add([(f"d{i}", f"a{i % 7}", "", "", doc) for i, doc in enumerate(docs[:half])])
+    table_path = lexical_module.LexicalIndex._current_base
+
+    def rankings(use_base: bool) -> list[list[str]]:
+        monkeypatch.setattr(lexical, "_current_base", table_path.__get__(lexical) if use_base else lambda: None)
+        return [lexical.search(q, 8, Filters()) for q in QUESTIONS]
+
+    assert lexical.compact() is None and not lexical.base_root.exists()  # below BASE_MIN_CHUNKS: none
+    monkeypatch.setattr(lexical_module, "BASE_MIN_CHUNKS", 1)
+    built = lexical.compact()
+    assert built["chunks"] == half and lexical._current_base() is not None
+    assert lexical.compact() is None  # nothing added or deleted since: kept
+    assert rankings(True) == rankings(False) and all(rankings(True))
+
+    lexical.add([(f"d{i}", f"a{i % 7}", "", "", doc) for i, doc in enumerate(docs[half:], start=half)])
+    lexical.delete_articles(["a3"])
+    assert lexical._current_base().n == half  # a write does not rebuild
+    expected = rankings(False)
+    assert rankings(True) == expected
+    assert not {f"d{i}" for i in range(3, len(docs), 7)} & {c for r in expected for c in r}
+
+    # re-added under an old name it gets a new id: the base never takes it for its old self
+    lexical.add([("d3", "a3", "", "", "Atlanta Atlanta Atlanta")])
+    assert rankings(True) == rankings(False) and "d3" in rankings(True)[1]
+
+    filtered = lexical.search("Twitter GPUs", 10, Filters(article_ids=("a1",)))  # the table path
+    assert filtered and set(filtered) <= {f"d{i}" for i in range(1, len(docs), 7)}
+
+    rebuilt = lexical.compact()  # over REBUILD_SHARE of the table changed since: remade
+    assert rebuilt and rebuilt["chunks"] == lexical.count() and rankings(True) == rankings(False)
+    other = lexical_module.LexicalIndex(tmp_path / "bm25.sqlite")  # another process's view
+    assert [other.search(q, 8, Filters()) for q in QUESTIONS] == rankings(False)
+    lexical.clear()
+    assert not lexical.base_root.exists() and lexical.search("Atlanta", 5, Filters()) == []
+
+
+def test_a_new_table_drops_a_base_left_from_an_older_one(tmp_path, monkeypatch):
+    """Ids restart in a new table, so a base left beside it (the .sqlite deleted by hand) must go."""
+    import rag.lexical as lexical_module
+
+    monkeypatch.setattr(lexical_module, "BASE_MIN_CHUNKS", 1)
+    path = tmp_path / "bm25.sqlite"
+    lexical = lexical_module.LexicalIndex(path)
+    lexical.add([(f"d{i}", "a", "", "", doc) for i, doc in enumerate(seed_sentences())])
+    assert lexical.compact()
+    del lexical
+    for f in tmp_path.glob("bm25.sqlite*"):
+        f.unlink()
+    fresh = lexical_module.LexicalIndex(path)
+    fresh.add([("x", "b", "", "", "Atlanta data center")])
+    assert fresh.search("Twitter GPUs", 5, Filters()) == [] and fresh.search("Atlanta", 5, Filters()) == ["x"]
+
+
+def test_ingest_makes_the_base_and_answers_rank_through_it(seed_assistant, tmp_path, monkeypatch):
+    """An ingest over BASE_MIN_CHUNKS leaves a base covering the table; an article added later is found
+    (through the delta or a rebuild) and one removed is gone, with the ranking of the table path."""
+    import shutil
+
+    import rag.lexical as lexical_module
+    from rag import Assistant
+
+    from fakes import HashEmbedding
+    from test_freshness import ZEBRAS
+
+    monkeypatch.setattr(lexical_module, "BASE_MIN_CHUNKS", 1)
+    monkeypatch.setattr(lexical_module, "REBUILD_SHARE", 0.5)  # an added article stays in the delta
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seed_assistant.settings.corpus_dir, corpus)
+    assistant = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", answer_mode="extractive",
+                          chroma_host=None, openai_api_key=None, openai_base_url=None, embed_model=HashEmbedding())
+    assistant.ingest()
+    lexical = assistant.index.lexical
+    base = lexical._current_base()
+    assert base is not None and base.n == assistant.index.count() and lexical._base_view().delta == 0
+    (corpus / "zebras.md").write_text(ZEBRAS)
+    assistant.ingest()
+    assert lexical._current_base().folder == base.folder and lexical._base_view().delta > 0  # not rebuilt
+    filters = assistant.query("x").filters
+    via_base = [assistant.index.lexical_ranking(q, 5, filters) for q in QUESTIONS + ("zebras Kenya",)]
+    monkeypatch.setattr(lexical, "_current_base", lambda: None)
+    assert via_base == [assistant.index.lexical_ranking(q, 5, filters) for q in QUESTIONS + ("zebras Kenya",)]
+    assert via_base[-1][0].startswith("zebras.md#")
+    without_base = assistant.ask("How many GPUs did Twitter buy?")
+    monkeypatch.undo()
+    with_base = assistant.ask("How many GPUs did Twitter buy?")
+    assert not with_base.abstained and with_base.citations and with_base.text == without_base.text
+    monkeypatch.setattr(lexical_module, "BASE_MIN_CHUNKS", 1)
+    monkeypatch.setattr(lexical_module, "REBUILD_SHARE", 0.5)
+    (corpus / "zebras.md").unlink()
+    assistant.ingest()
+    assert lexical._current_base() is not None
+    assert not any(c.startswith("zebras.md#") for c in assistant.index.lexical_ranking("zebras Kenya", 5, filters))
