@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 7860
 
-.PHONY: run test test-fast ingest eval eval-squad eval-real bench load browser package clean
+.PHONY: run test test-fast ingest eval eval-squad eval-real bench bench-scale load browser package clean
 
 $(VENV)/.deps: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ eval-real: $(VENV)/.deps    ## real articles (needs ../shared; skipped without i
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.lexical --out docs/lexical.json   # BM25 alone, FTS5 vs bm25s, 10k and 100k chunks
+
+bench-scale: $(VENV)/.dev    ## ~40 min: BM25 and chunk vectors at 1M chunks (docs/lexical-1m.json, docs/vectors.json)
+	$(BIN)/python -m bench.vectors --sizes 100000,1000000 --out docs/vectors.json
+	$(BIN)/python -m bench.lexical --sizes 1000000 --out docs/lexical-1m.json
+	$(BIN)/python -m bench --render docs/benchmarks.json > /dev/null
 
 load: $(VENV)/.dev           ## 30 clients for 60 s; writes docs/load.json and re-renders docs/BENCHMARKS.md
 	$(BIN)/python -m pytest -q -s -m load tests/test_load.py

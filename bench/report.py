@@ -7,7 +7,9 @@ from pathlib import Path
 
 from .common import table
 
-LOAD_RESULT = Path(__file__).resolve().parent.parent / "docs" / "load.json"  # written by `make load`
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+LOAD_RESULT = DOCS / "load.json"  # written by `make load`
+MILLION_BM25, MILLION_VECTORS = DOCS / "lexical-1m.json", DOCS / "vectors.json"  # written by `make bench-scale`
 
 
 def _f(x, nd=2):
@@ -36,7 +38,7 @@ def render(r: dict) -> str:
     if "targets" not in r:
         r["targets"] = targets(r)
     out += ["## Targets", "", table(["target", "measured", "status", "gap / next step"], r["targets"]), ""]
-    for part in (_ingestion, _reingest, _latency, _scale, _squad, _load):
+    for part in (_ingestion, _reingest, _latency, _scale, _million, _squad, _load):
         out += part(r)
     for name, error in r.get("errors", {}).items():
         out += [f"*Part `{name}` failed in this run:* `{error}`", ""]
@@ -275,6 +277,42 @@ def _squad(r: dict) -> list[str]:
         "*What bounds it:* the two underlying rankers; fusion can only reorder what they find, and the remaining "
         "misses are questions whose wording shares neither terms nor close meaning with their paragraph. "
         "*What would move it:* a cross-encoder re-ranker over the fused top 20, or a stronger embedding model.", "",
+    ]
+
+
+def _million(r: dict) -> list[str]:
+    """A million chunks, part by part (`make bench-scale`, measured separately): BM25 alone and the chunk
+    vectors alone, since the engine's ~6 sentence vectors a chunk need ~19 GB at 1M (docs/SCALING.md)."""
+    if not (MILLION_BM25.exists() and MILLION_VECTORS.exists()):
+        return []
+    bm25 = next(row for row in json.loads(MILLION_BM25.read_text()) if row["chunks"] == 1_000_000)
+    vectors = json.loads(MILLION_VECTORS.read_text())
+    v = next(row for row in vectors["rows"] if row["chunks"] == 1_000_000)
+    fts, based, old = bm25["fts5"], bm25["fts5+base"], bm25["bm25s"]
+    efs = sorted(int(key[2:]) for key in v if key.startswith("ef") and key[2:].isdigit())
+    return [
+        "## 4b. A million chunks, part by part (`make bench-scale`)", "",
+        table(["BM25 at 1M chunks", "query p50 ms", "p95 ms", "add 100 articles s", "RSS MB after the questions"],
+              [["FTS5 + memory-mapped base (the engine from 20k chunks)", _f(based["query_p50_ms"], 1),
+                _f(based["query_p95_ms"], 1), _f(based["add_100_articles_s"]), _f(based["rss_after_queries_mb"], 0)],
+               [f"the same, {based['delta_chunks']:,} chunks (5%) added since the base", _f(based["query_p50_delta_ms"], 1),
+                _f(based["query_p95_delta_ms"], 1), "", ""],
+               ["FTS5 alone", _f(fts["query_p50_ms"], 1), _f(fts["query_p95_ms"], 1), _f(fts["add_100_articles_s"]),
+                _f(fts["rss_after_queries_mb"], 0)],
+               ["bm25s in memory (before)", _f(old["query_p50_ms"], 1), _f(old["query_p95_ms"], 1),
+                f"{_f(old['add_100_articles_s'], 1)} (rebuild)", _f(old["rss_mb"], 0)]]), "",
+        f"The base of {based['base_postings']:,} postings ({_f(based['base_disk_mb'], 0)} MB on disk) is made from "
+        f"the table in {_f(based['base_build_s'], 1)} s, at ingest, when the rows added or deleted since the last "
+        "one pass 5% of the table (code: `bench/lexical.py`, `rag/lexical_base.py`).", "",
+        table(["chunk vectors in `chroma run`", "add s", "server RSS MB", "disk MB"] +
+              [f"ef_search {ef}: p50 / p95 ms, recall@10" for ef in efs],
+              [[f"{row['chunks']:,}", _f(row["add_s"], 0), _f(row["server_rss_after_mb"], 0), _f(row["disk_mb"], 0)] +
+               [f"{_f(row[f'ef{ef}']['p50_ms'], 1)} / {_f(row[f'ef{ef}']['p95_ms'], 1)}, {row[f'ef{ef}']['recall10']:.3f}"
+                for ef in efs] for row in vectors["rows"]]), "",
+        f"One MiniLM vector per chunk (BBC chunks and their noisy copies, sigma {vectors['noise_sigma']}; code: "
+        "`bench/vectors.py`); recall@10 against an exact search of the same vectors; the server restarted for "
+        "each ef_search. Not measured at 1M: the engine's sentence vectors (about 6M), the whole engine's "
+        "retrieval and answer latency, cold start.", "",
     ]
 
 
