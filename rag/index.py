@@ -129,13 +129,15 @@ class Index:
         self.dir = Path(settings.index_dir)
         self.lexical = LexicalIndex(self.dir / f"lexical-{self.collection.name}.sqlite")
         self._lexical_checked = False  # in step with the store (checked once, then kept so by ingest)
-        self._idf: tuple[tuple, Idf] | None = None
-        self._catalogue: tuple[tuple, list[dict]] | None = None
+        self._idf: tuple[int, Idf] | None = None
+        self._catalogue: tuple[int, list[dict]] | None = None
         # Syndicated copies and re-published versions: every copy is indexed (counts, lists and sources stay
         # exact, and a copy's own edits are searchable); retrieval folds each story to one copy.
         self.duplicates = DuplicateIndex(self.dir / f"dedup-{self.collection.name}.sqlite")
-        self._stories: tuple[tuple, dict[str, Group]] | None = None
-        self._written = 0  # bumped by every change of the store, by this process or (see refresh) another
+        self._stories: tuple[int, dict[str, Group]] | None = None
+        # Bumped by every change of the store, by this process or (see refresh) another; the caches below
+        # are keyed on it alone: collection.count() on a Chroma server costs ~30 ms at 300k chunks.
+        self._written = 0
         self._generation = self.dir / "generation"  # rewritten by every ingest that changed the store
         self._seen = self._read_generation()
 
@@ -199,7 +201,7 @@ class Index:
     def articles(self) -> list[dict]:
         """One row per indexed article: id, title, date, source, author, url, chunks; by date, then id.
         Read from the store once and kept until the index changes (it pages every chunk's metadata)."""
-        key = (self.collection.count(), self._written)
+        key = self._written
         if self._catalogue is None or self._catalogue[0] != key:
             rows: dict[str, dict] = {}
             for page in self._pages(["metadatas"]):
@@ -215,7 +217,7 @@ class Index:
     def stories(self, fresh: bool = False) -> dict[str, Group]:
         """Article id -> its story (the group of near-duplicate copies), for articles that have a copy.
         Kept until the index changes, like the catalogue."""
-        key = (self.collection.count(), self._written)
+        key = self._written
         if fresh or self._stories is None or self._stories[0] != key:
             self._stories = (key, {member: group for group in self.duplicates.groups() for member in group.members})
         return self._stories[1]
@@ -315,7 +317,7 @@ class Index:
             self.collection, self.sentences = open_collections(self.settings, self.slug, fresh=True)
             self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
             self.lexical.clear()
-            self._idf = None
+            self._written += 1
         return damage
 
     def _reading(self, what: str, call, *args, **kwargs):
@@ -363,7 +365,7 @@ class Index:
         """Inverse document frequencies of stems over the indexed chunks (for the extractive answerer),
         read term by term from the BM25 table's vocabulary."""
         self._check_lexical()
-        key = (self.collection.count(), self._written)
+        key = self._written
         if self._idf is None or self._idf[0] != key:
             freqs = self.lexical.doc_freqs()
             self._idf = (key, Idf(freqs, freqs.n_docs))
@@ -405,14 +407,17 @@ class Index:
             report.removed = sorted(set(stored) - current - kept)
             for path in sorted(kept):
                 report.notes.append((path, "could not be read; the previously indexed version is kept"))
-            self._delete_articles(report.removed)
-            self.duplicates.update(scan.articles, report.removed)
-            self._sweep_orphan_sentences(stored)
-            report.chunks_embedded = self._index_articles(todo, chunker, progress)
-            self._sync_lexical()  # only repairs: the articles above were written to it as they were added
+            try:
+                self._delete_articles(report.removed)
+                self.duplicates.update(scan.articles, report.removed)
+                self._sweep_orphan_sentences(stored)
+                report.chunks_embedded = self._index_articles(todo, chunker, progress)
+                self._sync_lexical()  # only repairs: the articles above were written to it as they were added
+            finally:  # also when an ingest fails half-way: what it did write must not be hidden by a cache
+                if todo or report.removed:
+                    self._written += 1
             if todo or report.removed:
                 self.lexical.compact()  # remakes BM25's memory-mapped base only when the table outgrew it
-                self._written += 1
                 self._publish()
         report.chunks_total = self.collection.count()
         report.copies = sum(len(g.members) - 1 for g in {g.canonical: g for g in self.stories(fresh=True).values()}.values())
