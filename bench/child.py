@@ -40,10 +40,14 @@ def main() -> None:
         t0 = time.perf_counter()
         assistant.ask(q) if args.mode == "ask" else assistant.retriever.search(q)
         times.append((time.perf_counter() - t0) * 1000)
+    after = rss_of(os.getpid())
     print(json.dumps({"chunks": chunks, "load_s": round(load_s, 2), "rss_loaded_mb": round(rss_loaded, 1),
                       # VmHWM: this process's own peak. ru_maxrss is kept across fork+exec on Linux, so in a
                       # child it can report the parent's (much larger) footprint instead.
                       "peak_rss_mb": round(rss_of(os.getpid()).get("VmHWM", float("nan")), 1),
+                      # mapped files (the BM25 base) count in RSS but are page cache the kernel can drop
+                      "rss_after_mb": round(after.get("VmRSS", float("nan")), 1),
+                      "rss_file_after_mb": round(after.get("RssFile", float("nan")), 1),
                       "ru_maxrss_mb": round(peak_rss_mb(), 1), **summary(times)}))
 
 

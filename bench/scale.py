@@ -149,9 +149,13 @@ def start_chroma(path: Path) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("chroma server did not answer its heartbeat in 60 s")
 
 
-def run_scale(bbc_assistant, work: Path, questions_file: Path, sizes: list[int], n_questions: int) -> dict:
+def run_scale(bbc_assistant, work: Path, questions_file: Path, sizes: list[int], n_questions: int,
+              embedded_up_to: int | None = None, add_from: Path | None = None) -> dict:
     """Both stores share one index_dir: the BM25 table is keyed by the chunk ids, which are identical, so
-    the server-mode process reads the BM25 rows the embedded build wrote."""
+    the server-mode process reads the BM25 rows the embedded build wrote. Sizes above `embedded_up_to`
+    are built on the server only (the embedded process would hold every sentence vector). After each
+    build the BM25 base is remade as an ingest would; with `add_from` (a folder of articles), adding
+    and then removing those articles through the engine's write path is timed at each size."""
     from rag import Assistant
 
     base = base_chunks(bbc_assistant)
@@ -164,16 +168,29 @@ def run_scale(bbc_assistant, work: Path, questions_file: Path, sizes: list[int],
         remote = Assistant(index_dir=index_dir, answer_mode="extractive", chroma_host="127.0.0.1",
                            chroma_port=port)
         for size in sizes:
-            built = {"embedded": grow(embedded.index, replicator, size, write_bm25=True),
-                     "server": grow(remote.index, replicator, size, write_bm25=False)}
+            both = embedded_up_to is None or size <= embedded_up_to
+            built = {}
+            if both:
+                built["embedded"] = grow(embedded.index, replicator, size, write_bm25=True)
+            built["server"] = grow(remote.index, replicator, size, write_bm25=not both)
+            with Clock() as compact:
+                remote.index.lexical.compact()  # what an ingest does before it publishes
+            built["bm25_base_s"] = round(compact.wall, 1)
             log(f"[scale] {size}: built {built}")
             common = ["--index", str(index_dir), "--questions", str(questions_file), "--n", str(n_questions)]
             row = {"target": size, "build": built}
-            row["embedded"] = run_child(common)
-            log(f"[scale] {size} embedded: {row['embedded']}")
-            row["server"] = run_child(common + ["--chroma-host", "127.0.0.1", "--chroma-port", str(port)])
+            if both:
+                row["embedded"] = run_child(common)
+                log(f"[scale] {size} embedded: {row['embedded']}")
+            remote_args = common + ["--chroma-host", "127.0.0.1", "--chroma-port", str(port)]
+            row["server"] = run_child(remote_args)
             row["server"]["server_rss_mb"] = round(rss_of(server.pid).get("VmRSS", float("nan")), 1)
             log(f"[scale] {size} server: {row['server']}")
+            row["server_ask"] = run_child(remote_args + ["--mode", "ask", "--n", str(max(20, n_questions // 4))])
+            log(f"[scale] {size} server answers: {row['server_ask']}")
+            if add_from is not None:
+                row["add_articles"] = time_add_remove(remote, add_from)
+                log(f"[scale] {size} add/remove: {row['add_articles']}")
             results.append(row)
     finally:
         server.terminate()
@@ -183,3 +200,97 @@ def run_scale(bbc_assistant, work: Path, questions_file: Path, sizes: list[int],
             server.kill()
     return {"base_chunks": len(base), "noise_sigma": NOISE, "sizes": results}
 
+
+def time_add_remove(assistant, folder: Path) -> dict:
+    """The engine's write path for the articles of `folder` (chunk, embed, write sentences, chunks and
+    BM25 rows, BM25 base check, publish), then their removal, with the embedding time measured apart.
+    A full `ingest` also pages every stored chunk's metadata to compare with the corpus folder: that
+    read is timed on its own (`manifest_s`) because the synthetic store has no folder to compare with."""
+    from rag.corpus import scan
+
+    index = assistant.index
+    articles = scan(folder, 10_000_000).articles
+    model = index.embed_model
+    spent = [0.0]
+    embed = model.embed
+
+    def timed_embed(texts):
+        t0 = time.perf_counter()
+        try:
+            return embed(texts)
+        finally:
+            spent[0] += time.perf_counter() - t0
+
+    object.__setattr__(model, "embed", timed_embed)  # a pydantic model: bypass its field check
+    try:
+        with Clock() as add, index._lock():
+            chunks = index._index_articles(articles, assistant.chunker, progress=False)
+            index.duplicates.update(articles)
+            index.lexical.compact()
+            index._written += 1
+            index._publish()
+    finally:
+        object.__delattr__(model, "embed")
+    with Clock() as remove, index._lock():
+        index._delete_articles([a.id for a in articles])
+        index.duplicates.update([], [a.id for a in articles])
+        index.lexical.compact()
+        index._written += 1
+        index._publish()
+    with Clock() as manifest:
+        index.manifest()
+    return {"articles": len(articles), "chunks": chunks, "add_s": round(add.wall, 1),
+            "embedding_s": round(spent[0], 1), "add_beyond_embedding_s": round(add.wall - spent[0], 1),
+            "remove_s": round(remove.wall, 1), "manifest_s": round(manifest.wall, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.scale --sizes 1000000 --embedded-up-to 100000 --work DIR --out FILE`: the engine-wide
+    sweep alone (BBC index built once in DIR and kept, so a rerun skips the embedding)."""
+    import argparse
+    import json
+    import shutil
+
+    from .common import DATASETS
+    from .ingest import copy_corpus
+    from .latency import make_questions
+
+    p = argparse.ArgumentParser(prog="python -m bench.scale", description=main.__doc__)
+    p.add_argument("--bbc", type=Path, default=DATASETS / "bbc-news")
+    p.add_argument("--sizes", default="1000,10000,100000")
+    p.add_argument("--embedded-up-to", type=int, default=100_000)
+    p.add_argument("--n", type=int, default=200)
+    p.add_argument("--work", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args(argv)
+
+    import rag  # noqa: F401  (offline settings first)
+    from rag import Assistant
+
+    corpus = args.work / "bbc"
+    if not corpus.is_dir():
+        copy_corpus(args.bbc, corpus, None)
+    bbc = Assistant(corpus_dir=corpus, index_dir=args.work / "index-bbc", answer_mode="extractive")
+    bbc.ingest()
+    questions_file = args.work / "questions.json"
+    questions_file.write_text(json.dumps([q["q"] for q in make_questions(corpus, 240)]))
+    adds = args.work / "add-100"
+    if not adds.is_dir():  # 100 distinct BBC articles under new names: new to the index, copies of stories in it
+        texts = set()
+        for f in sorted(corpus.rglob("*.txt"))[::11]:
+            if len(texts) == 100 or f.read_bytes() in texts:
+                continue
+            texts.add(f.read_bytes())
+            (adds / f.parent.name).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, adds / f.parent.name / f"added-{len(texts):03d}.txt")
+    for stale in ("scale", "chroma-server"):
+        shutil.rmtree(args.work / stale, ignore_errors=True)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    out = run_scale(bbc, args.work, questions_file, sizes, args.n, args.embedded_up_to, adds)
+    args.out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    log(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
