@@ -11,8 +11,10 @@ Incremental ingestion is driven by a manifest that lives *in the store itself*: 
 its article's content hash, the chunker version and the article's chunk and sentence counts. An
 article is up to date only if exactly that set of chunks is present; its sentences are written before
 its chunks, so complete chunks imply complete sentences. A run killed part-way is completed by the
-next run (ids are deterministic, an incomplete article is deleted and re-added), and the manifest can
-never disagree with what is actually stored.
+next run (ids are deterministic, an incomplete article is deleted and re-added). The manifest is read
+from the article catalogue (rag/catalogue.py), a per-article summary of those chunk metadata written
+with them; when its chunk total is not the store's, it is rebuilt from the store, so it cannot
+disagree with what is actually stored.
 """
 from __future__ import annotations
 
@@ -22,7 +24,6 @@ import os
 import re
 import shutil
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -34,6 +35,7 @@ from llama_index.core.schema import TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 from tqdm import tqdm
 
+from .catalogue import ArticleCatalogue
 from .chunking import Chunker
 from .corpus import CorpusScan
 from .lexical import LexicalIndex
@@ -130,6 +132,8 @@ class Index:
         self.lexical = LexicalIndex(self.dir / f"lexical-{self.collection.name}.sqlite")
         self._lexical_checked = False  # in step with the store (checked once, then kept so by ingest)
         self._idf: tuple[int, Idf] | None = None
+        self.catalogue = ArticleCatalogue(self.dir / f"catalogue-{self.collection.name}.sqlite")
+        self._catalogue_checked = False  # in step with the store (checked once, then kept so by ingest)
         self._catalogue: tuple[int, list[dict]] | None = None
         # Syndicated copies and re-published versions: every copy is indexed (counts, lists and sources stay
         # exact, and a copy's own edits are searchable); retrieval folds each story to one copy.
@@ -183,35 +187,16 @@ class Index:
             offset += len(page["ids"])
 
     def manifest(self) -> dict[str, StoredArticle]:
-        counts: dict[str, Counter] = {}
-        for page in self._pages(["metadatas"]):
-            for meta in page["metadatas"]:
-                key = (meta.get("content_hash", ""), meta.get("chunker", ""), int(meta.get("n_chunks", -1)),
-                       int(meta.get("n_sentences", -1)))
-                counts.setdefault(meta.get("article_id", ""), Counter())[key] += 1
-        manifest = {}
-        for article_id, counter in counts.items():
-            if len(counter) == 1:
-                (content_hash, chunker, n_chunks, n_sentences), present = next(iter(counter.items()))
-                manifest[article_id] = StoredArticle(content_hash, chunker, n_chunks, n_sentences, present)
-            else:  # chunks of two versions: a killed update. Never "complete".
-                manifest[article_id] = StoredArticle("", "", -1, -1, sum(counter.values()))
-        return manifest
+        """What is stored of each article (which version, how many of its chunks), from the catalogue."""
+        self._check_catalogue(writing=True)
+        return {aid: StoredArticle(*version) for aid, version in self.catalogue.versions().items()}
 
     def articles(self) -> list[dict]:
         """One row per indexed article: id, title, date, source, author, url, chunks; by date, then id.
-        Read from the store once and kept until the index changes (it pages every chunk's metadata)."""
-        key = self._written
-        if self._catalogue is None or self._catalogue[0] != key:
-            rows: dict[str, dict] = {}
-            for page in self._pages(["metadatas"]):
-                for meta in page["metadatas"]:
-                    row = rows.setdefault(meta["article_id"], {
-                        "article_id": meta["article_id"], "title": meta.get("title", ""),
-                        "date": meta.get("date", ""), "source": meta.get("source", ""),
-                        "author": meta.get("author", ""), "url": meta.get("url", ""), "chunks": 0})
-                    row["chunks"] += 1
-            self._catalogue = (key, sorted(rows.values(), key=lambda r: (r["date"], r["article_id"])))
+        Read from the catalogue and kept until the index changes."""
+        if self._catalogue is None or self._catalogue[0] != self._written:
+            self._check_catalogue()
+            self._catalogue = (self._written, self.catalogue.rows())
         return self._catalogue[1]
 
     def stories(self, fresh: bool = False) -> dict[str, Group]:
@@ -235,7 +220,8 @@ class Index:
 
     def newest_date(self) -> str:
         """The latest publication date in the index ("" when no article has one)."""
-        return max((a["date"] for a in self.articles()), default="")
+        self._check_catalogue()
+        return self.catalogue.newest_date()
 
     def has_articles(self, filters: Filters) -> bool:
         where = chroma_where(filters)
@@ -317,6 +303,7 @@ class Index:
             self.collection, self.sentences = open_collections(self.settings, self.slug, fresh=True)
             self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
             self.lexical.clear()
+            self.catalogue.replace([])
             self._written += 1
         return damage
 
@@ -373,13 +360,18 @@ class Index:
 
     # ---------------------------------------------------------------- ingestion
     @contextlib.contextmanager
-    def _lock(self):
-        """One writer at a time (CLI, page upload, tests); readers are never blocked."""
+    def _lock(self, wait: bool = True):
+        """One writer at a time (CLI, page upload, tests); readers are never blocked. With `wait` False,
+        yields whether the lock was free (and is now held) instead of waiting for it."""
         self.dir.mkdir(parents=True, exist_ok=True)
         with open(self.dir / "ingest.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -427,6 +419,7 @@ class Index:
     def _delete_articles(self, article_ids: list[str]) -> None:
         for lo in range(0, len(article_ids), 500):
             where = {"article_id": {"$in": article_ids[lo:lo + 500]}}
+            self.catalogue.delete(article_ids[lo:lo + 500])  # first: a run killed here is seen by the totals
             self.collection.delete(where=where)
             self.sentences.delete(where=where)
             self.lexical.delete_articles(article_ids[lo:lo + 500])
@@ -488,6 +481,7 @@ class Index:
                 node.embedding = (mean / max(float(np.linalg.norm(mean)), 1e-12)).tolist()
             self.vector_store.add(nodes)  # complete chunks mean the sentences are there
             self.lexical.add([lexical_row(n.id_, n.text, n.metadata) for n in nodes])
+            self.catalogue.add_chunks(n.metadata for n in nodes)
             bar.update(len(nodes))
         bar.close()
         return total
@@ -517,7 +511,8 @@ class Index:
     def _sync_lexical(self) -> None:
         """Repair the BM25 table from the store: a run killed between writing an article's chunks and its
         BM25 rows, or an index made before the table existed. Touches only the chunks that differ."""
-        if self.lexical.count() == self.collection.count() == 0:
+        if self.lexical.count() == self.collection.count():  # a run killed part-way leaves them unequal
+            self._lexical_checked = True
             return
         stored = self._stored_ids()
         have = self.lexical.chunk_ids()
@@ -537,6 +532,31 @@ class Index:
                 with self._lock(), contextlib.suppress(OSError):  # a full disk: rank with what is there
                     self._sync_lexical()
             self._lexical_checked = True
+
+
+    # ---------------------------------------------------------------- the catalogue, kept in step too
+    def _check_catalogue(self, writing: bool = False) -> None:
+        """Rebuild the catalogue from the store's chunk metadata when its chunk total is not the store's
+        count: an index made before it existed, or a run killed between a store write and its catalogue
+        write. A writer (under the lock) checks every time; a reader once, and only when no ingest is
+        running (that ingest keeps the catalogue in step itself)."""
+        if self._catalogue_checked and not writing:
+            return
+        if self.catalogue.chunk_total() == self.collection.count():
+            self._catalogue_checked = True
+            return
+        if writing:
+            self._rebuild_catalogue()
+            return
+        with self._lock(wait=False) as locked, contextlib.suppress(OSError):  # a full disk: read what is there
+            if locked and self.catalogue.chunk_total() != self.collection.count():
+                self._rebuild_catalogue()
+            elif locked:  # an ingest finished between the two checks and left it in step
+                self._catalogue_checked = True
+
+    def _rebuild_catalogue(self) -> None:
+        self.catalogue.replace(meta for page in self._pages(["metadatas"]) for meta in page["metadatas"])
+        self._catalogue_checked = True
 
 
 def _passage(chunk_id: str, text: str, meta: dict) -> Passage:

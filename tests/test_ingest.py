@@ -35,6 +35,9 @@ def consistency(assistant) -> dict:
     sentences = collections.Counter(m["article_id"] for m in assistant.index.sentences.get(include=["metadatas"])["metadatas"])
     assert sentences == {aid: metas[0]["n_sentences"] for aid, metas in per_article.items()}, "orphan sentences"
     assert assistant.index.lexical_current(), "BM25 out of step with Chroma"
+    catalogue = assistant.index.catalogue.versions()  # the article catalogue says what the store holds
+    assert catalogue == {aid: (m[0]["content_hash"], m[0]["chunker"], m[0]["n_chunks"], m[0]["n_sentences"], len(m))
+                         for aid, m in per_article.items()}, "article catalogue out of step with Chroma"
     return per_article
 
 

@@ -1,4 +1,4 @@
-"""The page's article catalogue (rag.web.Catalogue): one read of the store per index change, however many
+"""The page's article catalogue (rag.web.Catalogue): one read of the index's catalogue per index change, however many
 page loads, searches and example lists ask for it, also when they arrive together."""
 from __future__ import annotations
 
@@ -26,16 +26,20 @@ def assistant(tmp_path):
 
 
 def count_store_reads(assistant) -> list[int]:
-    """Every paging of the chunk collection's metadata (a read of the whole catalogue) is counted."""
+    """Every read of the whole article list (from the index's article catalogue) is counted, and the
+    chunk collection's metadata must not be paged at all: the catalogue is in step after the ingest."""
     reads = [0]
-    pages = assistant.index._pages
+    rows = assistant.index.catalogue.rows
 
-    def counted(include, collection=None):
-        if collection is None and include == ["metadatas"]:
-            reads[0] += 1
-        return pages(include, collection)
+    def counted():
+        reads[0] += 1
+        return rows()
 
-    assistant.index._pages = counted
+    def paged(include, collection=None):
+        raise AssertionError("the store's chunk metadata was paged")
+
+    assistant.index.catalogue.rows = counted
+    assistant.index._pages = paged
     assistant.index._catalogue = None  # as a freshly started server has it
     return reads
 
