@@ -92,9 +92,10 @@ def _jitter(vec: np.ndarray, rng) -> np.ndarray:
 
 
 def grow(index, replicator: Replicator, target: int, write_bm25: bool) -> dict:
-    """Add synthetic chunks until the collection holds `target`; with `write_bm25`, their BM25 rows too."""
+    """Add synthetic chunks until the collection holds `target`; with `write_bm25`, their BM25 rows and
+    article catalogue rows too (both files live in the index_dir the two stores share)."""
     start = index.collection.count()
-    bm25_s = 0.0
+    bm25_s = catalogue_s = 0.0
     with Clock() as add:
         for lo in range(start, target, 2000):
             nodes, sentence_ids, sentence_vecs, sentence_meta = [], [], [], []
@@ -116,9 +117,13 @@ def grow(index, replicator: Replicator, target: int, write_bm25: bool) -> dict:
                 with Clock() as clock:
                     index.lexical.add([lexical_row(n.id_, n.text, n.metadata) for n in nodes])
                 bm25_s += clock.wall
+                with Clock() as clock:
+                    index.catalogue.add_chunks(n.metadata for n in nodes)
+                catalogue_s += clock.wall
     out = {"added": target - start, "add_s": round(add.wall, 1)}
     if write_bm25:
         out["bm25_s"] = round(bm25_s, 1)
+        out["catalogue_s"] = round(catalogue_s, 1)
     return out
 
 
@@ -176,6 +181,9 @@ def run_scale(bbc_assistant, work: Path, questions_file: Path, sizes: list[int],
             with Clock() as compact:
                 remote.index.lexical.compact()  # what an ingest does before it publishes
             built["bm25_base_s"] = round(compact.wall, 1)
+            with Clock() as check, remote.index._lock():
+                remote.index._check_catalogue(writing=True)  # rebuilds it only for an index grown before it
+            built["catalogue_check_s"] = round(check.wall, 1)
             log(f"[scale] {size}: built {built}")
             common = ["--index", str(index_dir), "--questions", str(questions_file), "--n", str(n_questions)]
             row = {"target": size, "build": built}
@@ -203,9 +211,9 @@ def run_scale(bbc_assistant, work: Path, questions_file: Path, sizes: list[int],
 
 def time_add_remove(assistant, folder: Path) -> dict:
     """The engine's write path for the articles of `folder` (chunk, embed, write sentences, chunks and
-    BM25 rows, BM25 base check, publish), then their removal, with the embedding time measured apart.
-    A full `ingest` also pages every stored chunk's metadata to compare with the corpus folder: that
-    read is timed on its own (`manifest_s`) because the synthetic store has no folder to compare with."""
+    BM25 rows, catalogue rows, BM25 base check, publish), then their removal, with the embedding time
+    measured apart. `ingest` itself is not called: it would remove every synthetic article, since none is
+    in the folder; its first step, reading the manifest, is timed inside `add_s` and also on its own."""
     from rag.corpus import scan
 
     index = assistant.index
@@ -224,6 +232,8 @@ def time_add_remove(assistant, folder: Path) -> dict:
     object.__setattr__(model, "embed", timed_embed)  # a pydantic model: bypass its field check
     try:
         with Clock() as add, index._lock():
+            with Clock() as manifest:
+                index.manifest()
             chunks = index._index_articles(articles, assistant.chunker, progress=False)
             index.duplicates.update(articles)
             index.lexical.compact()
@@ -237,8 +247,6 @@ def time_add_remove(assistant, folder: Path) -> dict:
         index.lexical.compact()
         index._written += 1
         index._publish()
-    with Clock() as manifest:
-        index.manifest()
     return {"articles": len(articles), "chunks": chunks, "add_s": round(add.wall, 1),
             "embedding_s": round(spent[0], 1), "add_beyond_embedding_s": round(add.wall - spent[0], 1),
             "remove_s": round(remove.wall, 1), "manifest_s": round(manifest.wall, 1)}
@@ -262,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=200)
     p.add_argument("--work", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--keep", action="store_true",
+                   help="grow the index left in --work by an earlier run instead of starting empty")
     args = p.parse_args(argv)
 
     import rag  # noqa: F401  (offline settings first)
@@ -283,8 +293,9 @@ def main(argv: list[str] | None = None) -> int:
             texts.add(f.read_bytes())
             (adds / f.parent.name).mkdir(parents=True, exist_ok=True)
             shutil.copy2(f, adds / f.parent.name / f"added-{len(texts):03d}.txt")
-    for stale in ("scale", "chroma-server"):
-        shutil.rmtree(args.work / stale, ignore_errors=True)
+    if not args.keep:
+        for stale in ("scale", "chroma-server"):
+            shutil.rmtree(args.work / stale, ignore_errors=True)
     sizes = [int(s) for s in args.sizes.split(",")]
     out = run_scale(bbc, args.work, questions_file, sizes, args.n, args.embedded_up_to, adds)
     args.out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
