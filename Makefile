@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 7860
 
-.PHONY: run test test-fast ingest eval eval-squad eval-real bench bench-scale load browser package clean
+.PHONY: run test test-fast ingest eval eval-squad eval-real bench bench-scale bench-engine load browser package clean
 
 $(VENV)/.deps: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench: $(VENV)/.dev
 bench-scale: $(VENV)/.dev    ## ~40 min: BM25 and chunk vectors at 1M chunks (docs/lexical-1m.json, docs/vectors.json)
 	$(BIN)/python -m bench.vectors --sizes 100000,1000000 --out docs/vectors.json
 	$(BIN)/python -m bench.lexical --sizes 1000000 --out docs/lexical-1m.json
+	$(BIN)/python -m bench --render docs/benchmarks.json > /dev/null
+
+bench-engine: $(VENV)/.dev   ## ~70 min: the whole engine with chroma run at 100k and 300k chunks (docs/scale.json)
+	$(BIN)/python -m bench.scale --sizes 100000,300000 --embedded-up-to 0 --work $${TMPDIR:-/tmp}/rag-bench-engine --out docs/scale.json
 	$(BIN)/python -m bench --render docs/benchmarks.json > /dev/null
 
 load: $(VENV)/.dev           ## 30 clients for 60 s; writes docs/load.json and re-renders docs/BENCHMARKS.md
