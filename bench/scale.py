@@ -233,6 +233,7 @@ def time_add_remove(assistant, folder: Path) -> dict:
     try:
         with Clock() as add, index._lock():
             with Clock() as manifest:
+                index._check_catalogue(writing=True)  # as ingest does, under the lock
                 index.manifest()
             chunks = index._index_articles(articles, assistant.chunker, progress=False)
             index.duplicates.update(articles)

@@ -187,8 +187,10 @@ class Index:
             offset += len(page["ids"])
 
     def manifest(self) -> dict[str, StoredArticle]:
-        """What is stored of each article (which version, how many of its chunks), from the catalogue."""
-        self._check_catalogue(writing=True)
+        """What is stored of each article (which version, how many of its chunks), from the catalogue.
+        Ingest checks the catalogue against the store under its lock first; other callers (the upload
+        form's duplicate check) read it as a reader does."""
+        self._check_catalogue()
         return {aid: StoredArticle(*version) for aid, version in self.catalogue.versions().items()}
 
     def articles(self) -> list[dict]:
@@ -382,6 +384,7 @@ class Index:
             damage = self._repair()
             if damage:
                 report.notes.append(("(index)", f"the stored index was damaged ({damage[:200]}); rebuilt"))
+            self._check_catalogue(writing=True)  # under the lock: a rebuild cannot race another writer
             stored = self.manifest()
             todo: list[Article] = []
             for article in scan.articles:

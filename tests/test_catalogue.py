@@ -118,10 +118,12 @@ def test_a_reader_does_not_wait_for_a_running_ingest(corpus, tmp_path):
     with open(tmp_path / "index" / "ingest.lock", "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # an ingest is running (it keeps the catalogue in step itself)
         done = threading.Event()
-        worker = threading.Thread(target=lambda: (reader.index.newest_date(), done.set()))
+        # the page's "latest" and the upload form's duplicate check read without the lock
+        worker = threading.Thread(target=lambda: (reader.index.newest_date(), reader.index.manifest(), done.set()))
         worker.start()
         assert done.wait(20), "the reader waited for the writer's lock"
         worker.join()
+        assert reader.index.catalogue.chunk_total() == 0, "a reader rebuilt the catalogue while a writer held the lock"
         fcntl.flock(held, fcntl.LOCK_UN)
     reader.index._written += 1  # the next index change, as refresh() sees it
     assert listed(reader) == from_store(assistant)  # no ingest running now: the reader rebuilt it
