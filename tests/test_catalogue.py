@@ -127,3 +127,17 @@ def test_a_reader_does_not_wait_for_a_running_ingest(corpus, tmp_path):
         fcntl.flock(held, fcntl.LOCK_UN)
     reader.index._written += 1  # the next index change, as refresh() sees it
     assert listed(reader) == from_store(assistant)  # no ingest running now: the reader rebuilt it
+
+
+def test_a_damaged_catalogue_file_is_rebuilt_from_the_store(corpus, tmp_path):
+    assistant = make(corpus, tmp_path / "index")
+    assistant.ingest()
+    expected = from_store(assistant)
+    (catalogue,) = (tmp_path / "index").glob("catalogue-*.sqlite")
+    for path in (tmp_path / "index").glob("catalogue-*"):
+        path.unlink()
+    catalogue.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 8)  # a torn or overwritten file
+    reader = make(corpus, tmp_path / "index")
+    assert listed(reader) == expected
+    report = reader.ingest()  # and the writer trusts it again: nothing re-embedded
+    assert report.added == [] and report.updated == [] and report.chunks_embedded == 0
