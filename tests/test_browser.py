@@ -129,7 +129,7 @@ def test_answer_has_linked_sources(page, tmp_path):
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # card out of view first
     assert not in_viewport(page, "#src-1-1")
     markers.first.click()
-    page.wait_for_function("document.querySelector('#src-1-1').classList.contains('rag-targeted')")
+    page.wait_for_function("document.querySelector('#src-1-1')?.classList.contains('rag-targeted')")
     assert page.evaluate("location.hash") == "#src-1-1"
     time.sleep(0.3)
     assert in_viewport(page, "#src-1-1")
@@ -191,7 +191,7 @@ def test_uploaded_article_is_askable_at_once_and_leaves_no_cache(page, served, t
     assert disk(served.gradio) == before  # Gradio's copy is gone, and nothing else was left in its cache
     page.fill("#corpus-search textarea", "Zorblax")
     page.press("#corpus-search textarea", "Enter")
-    page.wait_for_function("document.querySelector('#corpus-table').innerText.includes('The Zorblax-7 cluster')")
+    page.wait_for_function("document.querySelector('#corpus-table')?.innerText.includes('The Zorblax-7 cluster')")
     answer = ask(page, "How many processors does the Zorblax-7 cluster have?", 1)
     assert "4,096" in answer.inner_text()
     assert "uploads/zorblax.md" in page.locator("#sources #src-1-1 .rag-meta").inner_text()
@@ -254,26 +254,26 @@ def test_a_question_is_answered_while_a_large_upload_indexes(browser, served, pa
 
 def test_the_article_panel_searches_and_pages(page):
     table = page.locator("#corpus-table")
-    page.wait_for_function("document.querySelector('#corpus-table').innerText.includes('articles indexed')")
+    page.wait_for_function("document.querySelector('#corpus-table')?.innerText.includes('articles indexed')")
     total = int(table.inner_text().split(" articles indexed")[0].replace(",", ""))
     assert FILLERS + 2 <= total <= 50  # the seed articles, the fillers and whatever earlier tests uploaded
     assert f"{total} articles indexed; page 1 of 2." in table.inner_text()  # 25 a page
     assert table.locator("tr").count() == 26
     page.click("#corpus-next")
-    page.wait_for_function("document.querySelector('#corpus-table').innerText.includes('page 2 of 2')")
+    page.wait_for_function("document.querySelector('#corpus-table')?.innerText.includes('page 2 of 2')")
     assert table.locator("tr").count() == 1 + total - 25
     page.fill("#corpus-search textarea", "10,000-GPU")
     page.press("#corpus-search textarea", "Enter")
-    page.wait_for_function("document.querySelector('#corpus-table').innerText.includes('match')")
+    page.wait_for_function("document.querySelector('#corpus-table')?.innerText.includes('match')")
     assert f"1 of {total} articles match “10,000-GPU”; page 1 of 1." in table.inner_text()
     assert "What we know about Twitter's 10,000-GPU purchase" in table.locator("tr").nth(1).inner_text()
 
 
 def test_the_article_filter_asks_only_the_chosen_article(page):
-    page.wait_for_function("document.querySelector('#corpus-table').innerText.includes('articles indexed')")
+    page.wait_for_function("document.querySelector('#corpus-table')?.innerText.includes('articles indexed')")
     page.fill("#corpus-search textarea", "Twitter")  # the filter offers the articles the panel shows
     page.press("#corpus-search textarea", "Enter")
-    page.wait_for_function("document.querySelector('#corpus-table').innerText.includes('match')")
+    page.wait_for_function("document.querySelector('#corpus-table')?.innerText.includes('match')")
     page.locator("#article-filter input").click()
     page.locator("[role=option]", has_text="What we know about Twitter's 10,000-GPU purchase").click()
     page.keyboard.press("Escape")
@@ -284,9 +284,9 @@ def test_the_article_filter_asks_only_the_chosen_article(page):
 
 
 def test_example_questions_come_from_the_newest_headlines_and_are_asked_on_click(page):
-    page.wait_for_function("document.querySelector('#corpus-table').innerText.includes('articles indexed')")
+    page.wait_for_function("document.querySelector('#corpus-table')?.innerText.includes('articles indexed')")
     page.click("#corpus-next")  # the table runs from the oldest to the newest: its last row is the newest
-    page.wait_for_function("document.querySelector('#corpus-table').innerText.includes('page 2 of 2')")
+    page.wait_for_function("document.querySelector('#corpus-table')?.innerText.includes('page 2 of 2')")
     newest = page.locator("#corpus-table tr").last.locator("td").first.inner_text()
     examples = page.locator("#examples button")
     examples.first.wait_for(timeout=30_000)
