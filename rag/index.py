@@ -526,6 +526,8 @@ class Index:
             self.lexical.add([lexical_row(cid, text, meta)
                               for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])])
         shutil.rmtree(self.dir / f"bm25-{self.collection.name}", ignore_errors=True)  # the bm25s index it replaces
+        if missing or have - stored:
+            self.lexical.compact()  # a refill may be the whole table (a damaged file): rank through a base again
         self._lexical_checked = True
 
     def _check_lexical(self) -> None:

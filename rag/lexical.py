@@ -74,9 +74,18 @@ class LexicalIndex:
         db = getattr(self._local, "db", None)
         if db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                db = self._connect()
+            except sqlite3.DatabaseError as error:
+                if isinstance(error, sqlite3.OperationalError):  # locked, busy, full: not damage
+                    raise
+                # not a database (a damaged file): it holds nothing the store lacks. Start anew (the index
+                # refills it from the store's chunks) and drop the base with it: a new table restarts its
+                # ids, and the base tells its rows from later ones by id.
+                for stale in (self.path, *(self.path.with_name(self.path.name + x) for x in ("-wal", "-shm"))):
+                    stale.unlink(missing_ok=True)
+                lexical_base.remove(self.base_root)
+                db = self._connect()
             if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 # another layout: start empty; the index refills it from the store's chunks (Index._sync_lexical)
                 db.executescript("DROP TABLE IF EXISTS chunk_vocab; DROP TABLE IF EXISTS chunk_terms; "
@@ -89,6 +98,12 @@ class LexicalIndex:
                 db.execute("INSERT INTO high_water SELECT coalesce(max(id), 0) + 1 FROM chunk")
                 lexical_base.remove(self.base_root)
             self._local.db = db
+        return db
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")  # the first read: raises here when the file is not a database
+        db.execute("PRAGMA synchronous=NORMAL")
         return db
 
     # ---------------------------------------------------------------- writes (under the index's lock)

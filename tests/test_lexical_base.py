@@ -113,3 +113,43 @@ def test_ingest_makes_the_base_and_answers_rank_through_it(seed_assistant, tmp_p
     assistant.ingest()
     assert lexical._current_base() is not None
     assert not any(c.startswith("zebras.md#") for c in assistant.index.lexical_ranking("zebras Kenya", 5, filters))
+
+
+def test_a_damaged_bm25_file_is_refilled_from_the_store_and_its_base_dropped(seed_assistant, tmp_path, monkeypatch):
+    """A file that is not a database (torn, overwritten) is replaced by a table refilled from the store's
+    chunks; the base made from the old table goes with it (the new table restarts its ids); nothing is
+    re-embedded and the ranking is the one before."""
+    import shutil
+
+    import rag.lexical as lexical_module
+    from rag import Assistant
+
+    from fakes import HashEmbedding
+
+    monkeypatch.setattr(lexical_module, "BASE_MIN_CHUNKS", 1)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seed_assistant.settings.corpus_dir, corpus)
+
+    def make():
+        return Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", answer_mode="extractive",
+                         chroma_host=None, openai_api_key=None, openai_base_url=None, embed_model=HashEmbedding())
+
+    assistant = make()
+    assistant.ingest()
+    filters = assistant.query("x").filters
+    before = [assistant.index.lexical_ranking(q, 5, filters) for q in QUESTIONS]
+    old_base = assistant.index.lexical._current_base().folder
+    path = assistant.index.lexical.path
+    assistant.index.lexical.db.close()  # as at a restart: an open connection would still serve the old WAL
+    del assistant
+    for stale in path.parent.glob(path.name + "-*"):
+        stale.unlink()
+    path.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 8)
+
+    reader = make()
+    assert [reader.index.lexical_ranking(q, 5, filters) for q in QUESTIONS] == before and all(before)
+    new_base = reader.index.lexical._current_base()  # the refill made a base of the new table
+    assert new_base is not None and new_base.folder != old_base and not old_base.exists()
+    assert new_base.n == reader.index.lexical.count() == reader.index.count()
+    report = reader.ingest()
+    assert report.chunks_embedded == 0 and report.added == [] and report.updated == []
