@@ -303,8 +303,8 @@ def _million(r: dict) -> list[str]:
                ["bm25s in memory (before)", _f(old["query_p50_ms"], 1), _f(old["query_p95_ms"], 1),
                 f"{_f(old['add_100_articles_s'], 1)} (rebuild)", _f(old["rss_mb"], 0)]]), "",
         f"The base of {based['base_postings']:,} postings ({_f(based['base_disk_mb'], 0)} MB on disk) is made from "
-        f"the table in {_f(based['base_build_s'], 1)} s, at ingest, when the rows added or deleted since the last "
-        "one pass 5% of the table (code: `bench/lexical.py`, `rag/lexical_base.py`).", "",
+        f"the table in {_f(based['base_build_s'], 1)} s, on a thread after the ingest in which the rows added or deleted "
+        "since the last one pass 5% of the table (code: `bench/lexical.py`, `rag/lexical_base.py`).", "",
         table(["chunk vectors in `chroma run`", "add s", "server RSS MB", "disk MB"] +
               [f"ef_search {ef}: p50 / p95 ms, recall@10" for ef in efs],
               [[f"{row['chunks']:,}", _f(row["add_s"], 0), _f(row["server_rss_after_mb"], 0), _f(row["disk_mb"], 0)] +

@@ -48,6 +48,9 @@ def cmd_ingest(args) -> int:
                          indent=2))
     else:
         print(report.summary())
+    if assistant.index.lexical.building:  # questions already see the new articles; the base makes them faster
+        print("remaking the BM25 base of the index before exit…", file=sys.stderr)
+        assistant.index.lexical.wait_for_base()
     if report.articles_read == 0:
         print("error: no article could be read from the corpus folder", file=sys.stderr)
         return 1

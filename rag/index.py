@@ -412,7 +412,8 @@ class Index:
                 if todo or report.removed:
                     self._written += 1
             if todo or report.removed:
-                self.lexical.compact()  # remakes BM25's memory-mapped base only when the table outgrew it
+                # remakes BM25's memory-mapped base when the table outgrew it, after this ingest returns
+                self.lexical.compact_in_background()
                 self._publish()
         report.chunks_total = self.collection.count()
         report.copies = sum(len(g.members) - 1 for g in {g.canonical: g for g in self.stories(fresh=True).values()}.values())
@@ -527,7 +528,7 @@ class Index:
                               for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])])
         shutil.rmtree(self.dir / f"bm25-{self.collection.name}", ignore_errors=True)  # the bm25s index it replaces
         if missing or have - stored:
-            self.lexical.compact()  # a refill may be the whole table (a damaged file): rank through a base again
+            self.lexical.compact_in_background()  # a refill may be the whole table (a damaged file)
         self._lexical_checked = True
 
     def _check_lexical(self) -> None:

@@ -14,13 +14,16 @@ is held in memory, and a commit is seen at once by every process that opens the 
 At 20,000 chunks and more (BASE_MIN_CHUNKS), questions without filters are ranked on a memory-mapped copy of the
 postings instead (rag/lexical_base.py: the same scores, computed in numpy over every match; at 1M chunks a
 p50 of 11-20 ms against ~270 ms) plus FTS5 for the rows added since that copy was made; `compact` remakes the copy when those rows
-and the deletions pass REBUILD_SHARE of the table. Filtered questions keep the exact FTS5 path.
+and the deletions pass REBUILD_SHARE of the table (the index does it on a thread, after the ingest returns). Filtered questions keep the exact FTS5 path.
 
 Only rag/index.py uses this module: it keeps the table in step with the Chroma chunks.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
+import logging
 import math
 import sqlite3
 import threading
@@ -33,6 +36,8 @@ from . import lexical_base
 from .text import bm25_terms
 from .types import Filters, date_int
 
+log = logging.getLogger(__name__)
+
 RESCORED = 120  # candidates rescored per question: 3x the retrieval pool of 40 (400 cost 5 ms more at 10k)
 # Off (None): measured and not adopted. FTS5's bm25() costs about 1 us per matching chunk (counting the
 # matches is 15x cheaper); taking the candidates from a question's rarest terms while their chunk counts sum
@@ -42,7 +47,7 @@ POSTINGS_BUDGET: int | None = None
 K1, B = 1.5, 0.75  # bm25s' defaults (method "lucene")
 # The memory-mapped base (lexical_base): below 20k chunks FTS5 alone answers in ~5-10 ms (docs/lexical.json);
 # with more than 5% of the table outside the base the FTS5 part of a question grows towards that of a table
-# without one, so the base is remade (40 s for a million chunks, at ingest: bench.lexical).
+# without one, so the base is remade (40 s for a million chunks, after an ingest: bench.lexical).
 BASE_MIN_CHUNKS = 20_000
 REBUILD_SHARE = 0.05
 DELTA_SCORED = 2_000  # rows added since the base that match a question, up to which each is scored in Python
@@ -68,6 +73,8 @@ class LexicalIndex:
         self._local = threading.local()  # one connection per thread: the page answers several at once
         self.base_root = self.path.with_suffix(".base")
         self._base: tuple[tuple, lexical_base.BaseSegment | None] = ((), None)
+        self._builder: threading.Thread | None = None  # a background base build (compact_in_background)
+        self._builder_guard = threading.Lock()
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -137,17 +144,75 @@ class LexicalIndex:
     def compact(self) -> dict | None:
         """Remake the memory-mapped base when the table has outgrown it (see REBUILD_SHARE); remove it from
         a table below BASE_MIN_CHUNKS. Returns the new base's figures, or None when nothing was built."""
+        if not self._base_outgrown():
+            return None
+        with self._build_lock(wait=True):
+            return lexical_base.build(self.db, self.base_root) if self._base_outgrown() else None
+
+    def compact_in_background(self) -> threading.Thread | None:
+        """compact() on a thread of its own, so the ingest that crosses the mark does not wait for it (37 s
+        at 1M chunks): until the new base is live, questions rank through the old one plus a larger delta,
+        with the same scores. One build at a time across processes; the thread is not a daemon, so a CLI
+        run finishes the build before it exits. Returns the thread, or None when there is nothing to build."""
+        if not self._base_outgrown():
+            return None
+        with self._builder_guard:
+            if self._builder is not None and self._builder.is_alive():
+                return self._builder  # it reads the table when it starts: the next ingest checks again
+            self._builder = threading.Thread(target=self._build_quietly, name="bm25-base", daemon=False)
+            self._builder.start()
+            return self._builder
+
+    @property
+    def building(self) -> bool:
+        return self._builder is not None and self._builder.is_alive()
+
+    def wait_for_base(self, timeout: float | None = None) -> None:
+        """Until a background build of this process has finished (tests, benchmarks, a clean exit)."""
+        builder = self._builder
+        if builder is not None:
+            builder.join(timeout)
+
+    def _build_quietly(self) -> None:
+        try:
+            with self._build_lock(wait=False) as locked:
+                if locked and self._base_outgrown():
+                    built = lexical_base.build(self.db, self.base_root)
+                    log.info("BM25 base remade: %s chunks in %s s", built["chunks"], built["seconds"])
+        except (OSError, sqlite3.Error) as error:  # a full disk, a removed folder: the table ranks alone
+            log.warning("the BM25 base was not remade (%s); questions rank on the table and the last base", error)
+        finally:
+            self.db.close()  # this thread's connection
+            self._local.db = None
+
+    @contextlib.contextmanager
+    def _build_lock(self, wait: bool):
+        """One base build at a time across processes: a build removes every other folder under base_root."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".build.lock"), "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _base_outgrown(self) -> bool:
+        """Whether a base must be made (none, or rows added and deleted since pass REBUILD_SHARE); a table
+        below BASE_MIN_CHUNKS loses its base here (cheap) and needs none."""
         n = self.count()
         if n < BASE_MIN_CHUNKS:
             if self.base_root.exists():
                 lexical_base.remove(self.base_root)
-            return None
+            return False
         base = self._current_base()
-        if base is not None:
-            in_base = self.db.execute("SELECT count(*) FROM chunk WHERE id <= ?", (base.max_rowid,)).fetchone()[0]
-            if (n - in_base) + (base.n - in_base) <= REBUILD_SHARE * n:  # rows added since + rows deleted since
-                return None
-        return lexical_base.build(self.db, self.base_root)
+        if base is None:
+            return True
+        in_base = self.db.execute("SELECT count(*) FROM chunk WHERE id <= ?", (base.max_rowid,)).fetchone()[0]
+        return (n - in_base) + (base.n - in_base) > REBUILD_SHARE * n  # rows added since + rows deleted since
 
     def delete_chunks(self, chunk_ids: list[str]) -> None:
         db = self.db

@@ -93,6 +93,7 @@ def test_ingest_makes_the_base_and_answers_rank_through_it(seed_assistant, tmp_p
                           chroma_host=None, openai_api_key=None, openai_base_url=None, embed_model=HashEmbedding())
     assistant.ingest()
     lexical = assistant.index.lexical
+    lexical.wait_for_base()
     base = lexical._current_base()
     assert base is not None and base.n == assistant.index.count() and lexical._base_view().delta == 0
     (corpus / "zebras.md").write_text(ZEBRAS)
@@ -111,6 +112,7 @@ def test_ingest_makes_the_base_and_answers_rank_through_it(seed_assistant, tmp_p
     monkeypatch.setattr(lexical_module, "REBUILD_SHARE", 0.5)
     (corpus / "zebras.md").unlink()
     assistant.ingest()
+    lexical.wait_for_base()
     assert lexical._current_base() is not None
     assert not any(c.startswith("zebras.md#") for c in assistant.index.lexical_ranking("zebras Kenya", 5, filters))
 
@@ -148,8 +150,69 @@ def test_a_damaged_bm25_file_is_refilled_from_the_store_and_its_base_dropped(see
 
     reader = make()
     assert [reader.index.lexical_ranking(q, 5, filters) for q in QUESTIONS] == before and all(before)
+    reader.index.lexical.wait_for_base()
     new_base = reader.index.lexical._current_base()  # the refill made a base of the new table
     assert new_base is not None and new_base.folder != old_base and not old_base.exists()
     assert new_base.n == reader.index.lexical.count() == reader.index.count()
     report = reader.ingest()
     assert report.chunks_embedded == 0 and report.added == [] and report.updated == []
+
+
+def test_the_ingest_that_crosses_the_mark_returns_before_the_base_is_remade(seed_assistant, tmp_path, monkeypatch):
+    """The base is remade on a thread after the ingest returns (37 s at 1M chunks, which the ingest used to
+    wait for under its lock). Until the new base is live, questions rank through the old base plus the
+    delta, as the table would; then the new base covers the whole table."""
+    import shutil
+    import threading
+
+    import rag.lexical as lexical_module
+    import rag.lexical_base as base_module
+    from rag import Assistant
+
+    from fakes import HashEmbedding
+    from test_freshness import ZEBRAS
+
+    monkeypatch.setattr(lexical_module, "BASE_MIN_CHUNKS", 1)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seed_assistant.settings.corpus_dir, corpus)
+    assistant = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", answer_mode="extractive",
+                          chroma_host=None, openai_api_key=None, openai_base_url=None, embed_model=HashEmbedding())
+    assistant.ingest()
+    lexical = assistant.index.lexical
+    lexical.wait_for_base()
+    first = lexical._current_base()
+    assert first is not None and first.n == assistant.index.count()
+
+    release, started = threading.Event(), threading.Event()
+    real_build = base_module.build
+
+    def held_build(db, root):
+        started.set()
+        assert release.wait(60)
+        return real_build(db, root)
+
+    monkeypatch.setattr(base_module, "build", held_build)
+    (corpus / "zebras.md").write_text(ZEBRAS)  # a new article: far more than 5% of this small table
+    ingest = threading.Thread(target=assistant.ingest)
+    ingest.start()
+    ingest.join(60)
+    try:
+        assert not ingest.is_alive(), "the ingest waited for the base build"
+        assert started.wait(10) and lexical.building
+        assert lexical._current_base().folder == first.folder  # the old base is still the live one
+        filters = assistant.query("x").filters
+        questions = QUESTIONS + ("zebras Kenya",)
+        meanwhile = [assistant.index.lexical_ranking(q, 5, filters) for q in questions]
+        assert meanwhile[-1][0].startswith("zebras.md#")
+        answer = assistant.ask("How many GPUs did Twitter buy?")
+        assert not answer.abstained and answer.citations
+    finally:
+        release.set()
+        lexical.wait_for_base(60)
+    assert not lexical.building
+    remade = lexical._current_base()
+    assert remade.folder != first.folder and not first.folder.exists()
+    assert remade.n == lexical.count() == assistant.index.count()
+    assert [assistant.index.lexical_ranking(q, 5, filters) for q in questions] == meanwhile
+    monkeypatch.setattr(lexical, "_current_base", lambda: None)
+    assert [assistant.index.lexical_ranking(q, 5, filters) for q in questions] == meanwhile  # the table's own
