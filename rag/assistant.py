@@ -146,12 +146,12 @@ class Assistant:
         self.extractive = ExtractiveAnswerer(self.index, self.settings.abstain_threshold, self.settings.abstain_text)
 
     # ------------------------------------------------------------------ corpus
-    def ingest(self, corpus_dir: str | Path | None = None, progress: bool = False) -> IngestReport:
+    def ingest(self, corpus_dir: str | Path | None = None, progress: bool = False, prune: bool = False) -> IngestReport:
         folder = Path(corpus_dir or self.settings.corpus_dir)
         if not folder.is_dir():
             raise CorpusMissing(f"corpus folder not found: {folder.name or folder}")
         max_bytes = int(self.settings.max_file_mb * 1_000_000)
-        return self.index.ingest(scan(folder, max_bytes), self.chunker, progress=progress)
+        return self.index.ingest(scan(folder, max_bytes), self.chunker, progress=progress, prune=prune)
 
     def articles(self, query: str = "", offset: int = 0, limit: int | None = None) -> list[dict]:
         """Indexed articles (article_id, title, date, source, author, url, chunks), by date then id;

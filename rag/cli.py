@@ -39,7 +39,7 @@ def cmd_ingest(args) -> int:
         assistant = _assistant(args)
         if args.url or args.feed:
             fetched = _fetch(assistant.settings, args)
-        report = assistant.ingest(progress=not args.json and sys.stderr.isatty())
+        report = assistant.ingest(progress=not args.json and sys.stderr.isatty(), prune=args.prune)
     except (CorpusMissing, StoreUnavailable, IndexDamaged, OSError) as err:  # OSError: e.g. disk full
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -51,8 +51,12 @@ def cmd_ingest(args) -> int:
     if assistant.index.lexical.building:  # questions already see the new articles; the base makes them faster
         print("remaking the BM25 base of the index before exit…", file=sys.stderr)
         assistant.index.lexical.wait_for_base()
+    if report.held:
+        print(f"error: {len(report.held):,} indexed articles are not in the corpus folder and were kept; check "
+              "the folder, or run again with --prune to remove them", file=sys.stderr)
     if report.articles_read == 0:
         print("error: no article could be read from the corpus folder", file=sys.stderr)
+    if report.held or report.articles_read == 0:
         return 1
     return 1 if any(f.status == "error" for f in fetched) else 0
 
@@ -184,6 +188,9 @@ def parser() -> argparse.ArgumentParser:
                         "(repeatable); exit code 1 if a URL cannot be fetched")
     ingest.add_argument("--feed", action="append", help="fetch this RSS/Atom feed into <corpus>/web/ first "
                         "(repeatable), and the pages of items that carry only a summary")
+    ingest.add_argument("--prune", action="store_true",
+                        help="remove indexed articles whose files are gone even when that empties the index or "
+                             "takes more than half of it (otherwise they are kept: an unmounted folder)")
     ingest.add_argument("--max-items", type=int, default=50, help="item pages fetched per feed (default 50)")
     ingest.set_defaults(func=cmd_ingest)
     ask = sub.add_parser("ask", help="answer a question (or one per stdin line)")

@@ -93,13 +93,14 @@ def open_collections(settings, slug: str, fresh: bool = False, reload: bool = Fa
 
                 SharedSystemClient._identifier_to_system.pop(str(path), None)
             client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        names = [f"{settings.collection}-{kind}-{slug}" if settings.collection else f"{kind}-{slug}"
+                 for kind in COLLECTIONS]
         if fresh:
-            for kind in COLLECTIONS:
+            for name in names:
                 with contextlib.suppress(Exception):  # absent already
-                    client.delete_collection(f"{kind}-{slug}")
-        return tuple(client.get_or_create_collection(f"{kind}-{slug}", embedding_function=None,
-                                                     metadata={"hnsw:space": "cosine"})
-                     for kind in COLLECTIONS)
+                    client.delete_collection(name)
+        return tuple(client.get_or_create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
+                     for name in names)
     except Exception as err:  # chromadb raises many types for "cannot connect" or "cannot open"
         if settings.chroma_host:
             raise StoreUnavailable(f"Chroma server at {settings.chroma_host}:{settings.chroma_port} is not "
@@ -377,7 +378,10 @@ class Index:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def ingest(self, scan: CorpusScan, chunker: Chunker, progress: bool = True) -> IngestReport:
+    def ingest(self, scan: CorpusScan, chunker: Chunker, progress: bool = True, prune: bool = False) -> IngestReport:
+        """Bring the index in step with `scan`. Articles whose files are gone are removed, unless that looks
+        like a corpus folder that is not there (see `_looks_unmounted`): then they are kept and reported in
+        `held`, until an ingest with `prune`."""
         started = time.perf_counter()
         report = IngestReport(skipped=list(scan.skipped), notes=list(scan.notes))
         with self._lock():
@@ -402,6 +406,13 @@ class Index:
             report.removed = sorted(set(stored) - current - kept)
             for path in sorted(kept):
                 report.notes.append((path, "could not be read; the previously indexed version is kept"))
+            if report.removed and not prune and _looks_unmounted(len(report.removed), len(stored), len(current)):
+                report.held, report.removed = report.removed, []
+                report.notes.append(("(corpus folder)", f"{len(report.held):,} of the {len(stored):,} indexed articles "
+                                     "are not in the corpus folder and were kept, not removed: is it the right folder, "
+                                     "and mounted? If they were deleted on purpose, ingest again with --prune "
+                                     "(Python: ingest(prune=True)). Two corpus folders indexing into one Chroma "
+                                     "server need a collection each (RAG_COLLECTION)."))
             try:
                 self._delete_articles(report.removed)
                 self.duplicates.update(scan.articles, report.removed)
@@ -570,6 +581,16 @@ def _passage(chunk_id: str, text: str, meta: dict) -> Passage:
                    start=int(meta["start"]), end=int(meta["end"]), date=meta.get("date", ""),
                    source=meta.get("source", ""), author=meta.get("author", ""), url=meta.get("url", ""),
                    page=str(meta.get("page", "")))
+
+
+MASS_REMOVAL = 20  # articles: removing more than half of the index, and at least this many, is held
+
+
+def _looks_unmounted(removing: int, stored: int, read: int) -> bool:
+    """An ingest that would empty the index, or take more than half of it, is more often a corpus folder
+    that is unmounted, emptied by a failed sync or mistyped (or a second corpus folder indexing into the
+    same Chroma collection) than a deletion: re-embedding a large archive costs hours, keeping costs nothing."""
+    return read == 0 or (removing >= MASS_REMOVAL and removing * 2 > stored)
 
 
 def _in_files(article_id: str, files: set[str]) -> bool:

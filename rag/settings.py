@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(None, alias="CHROMA_HOST",
                                     description="Use a Chroma server instead of the embedded store.")
     chroma_port: int = Field(8000, alias="CHROMA_PORT", description="Port of the Chroma server.")
+    collection: str = Field("", alias="RAG_COLLECTION", pattern=r"^([A-Za-z0-9][A-Za-z0-9_-]{0,39})?$",
+                            description="Prefix of the Chroma collection names (letters, digits, `-`, `_`): "
+                                        "one per corpus folder when several share a Chroma server "
+                                        "(default: none, `articles-<model>`).")
 
     # --- answering ------------------------------------------------------------------------------
     answer_mode: Literal["auto", "extractive", "llm"] = Field(

@@ -203,6 +203,7 @@ class IngestReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)  # gone from the folder, kept: it looked unmounted (prune removes)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (path, note) e.g. encoding fallback
@@ -221,7 +222,8 @@ class IngestReport:
     def summary(self) -> str:
         lines = [
             f"added {len(self.added)}, updated {len(self.updated)}, removed {len(self.removed)}, "
-            f"unchanged {len(self.unchanged)}, skipped {len(self.skipped)}",
+            f"unchanged {len(self.unchanged)}, skipped {len(self.skipped)}"
+            + (f", kept {len(self.held)} whose files are gone" if self.held else ""),
             f"chunks embedded {self.chunks_embedded}, chunks in index {self.chunks_total}, "
             f"{self.seconds:.1f} s",
         ]

@@ -194,3 +194,95 @@ def test_cli_ingest_summary_and_exit_codes(seed_corpus, tmp_path, capsys):
     (tmp_path / "junk" / "x.bin").write_bytes(b"\x00")
     code, out, err = run("--corpus", str(tmp_path / "junk"), "--index", str(tmp_path / "j"))
     assert code == 1 and "x.bin" in out
+
+
+def test_a_corpus_folder_that_looks_unmounted_keeps_the_index_until_prune(tmp_path, capsys):
+    """An unmounted share, a failed sync or a mistyped folder looks like a mass deletion, and re-embedding a
+    large archive costs hours: an ingest that would empty the index, or remove more than half of it (and at
+    least 20 articles), keeps them and says so; an ordinary deletion, or `prune`, removes them."""
+    import shutil
+
+    from fakes import HashEmbedding
+
+    from rag import cli
+
+    corpus, away = tmp_path / "corpus", tmp_path / "away"
+    _many_articles(corpus, 30)
+    away.mkdir()
+    assistant = make_assistant(corpus, tmp_path / "index", embed_model=HashEmbedding())
+    assistant.ingest()
+    for i in range(5):
+        (corpus / f"n{i:04d}.txt").unlink()
+    report = assistant.ingest()  # 5 of 30: an ordinary deletion
+    assert len(report.removed) == 5 and report.held == []
+
+    for i in range(5, 25):
+        shutil.move(corpus / f"n{i:04d}.txt", away)
+    report = assistant.ingest()  # 20 of 25: held
+    assert report.removed == [] and report.held == [f"n{i:04d}.txt" for i in range(5, 25)]
+    assert "kept 20 whose files are gone" in report.summary() and "--prune" in report.summary()
+    assert len(assistant.articles()) == 25 and consistency(assistant).keys() == {a["article_id"] for a in assistant.articles()}
+    assert any(p.article_id == "n0007.txt" for p in assistant.retriever.search("Number 7 says", top_k=5))
+
+    for path in corpus.iterdir():  # emptied: nothing read at all
+        shutil.move(path, away)
+    report = assistant.ingest()
+    assert report.articles_read == 0 and report.removed == [] and len(report.held) == 25
+    assert len(assistant.articles()) == 25
+
+    for path in sorted(away.iterdir())[:22]:  # back: the held ones are found unchanged, nothing re-embedded
+        shutil.move(path, corpus)
+    report = assistant.ingest()
+    assert report.chunks_embedded == 0 and len(report.unchanged) == 22 and report.held == []
+    assert len(report.removed) == 3  # 3 of 25 missing: an ordinary deletion again
+
+    for path in sorted(corpus.iterdir())[:21]:
+        shutil.move(path, away)
+    report = assistant.ingest(prune=True)  # 21 of 22, on purpose
+    assert len(report.removed) == 21 and report.held == [] and len(assistant.articles()) == 1
+
+    # the CLI: exit code 1 and the reason on stderr; --prune goes ahead
+    del assistant
+    code = cli.main(["ingest", "--corpus", str(away), "--index", str(tmp_path / "cli")])
+    assert code == 0, capsys.readouterr().err
+    n = len(list(away.iterdir()))
+    for path in sorted(away.iterdir()):
+        path.unlink()
+    code = cli.main(["ingest", "--corpus", str(away), "--index", str(tmp_path / "cli")])
+    out = capsys.readouterr()
+    assert code == 1 and "were kept" in out.err and "--prune" in out.err and f"kept {n} whose files are gone" in out.out
+    code = cli.main(["ingest", "--corpus", str(away), "--index", str(tmp_path / "cli"), "--prune"])
+    out = capsys.readouterr()
+    assert code == 1 and f"removed {n}" in out.out and "no article could be read" in out.err
+
+
+def test_two_corpus_folders_share_a_chroma_server_with_a_collection_each(seed_corpus, tmp_path, chroma_server):
+    """RAG_COLLECTION names a corpus's collections on a shared server: the other corpus's ingest does not
+    remove its articles (without it, one collection holds one corpus folder)."""
+    host, port, _, _ = chroma_server
+    other = tmp_path / "desk2"
+    other.mkdir()
+    (other / "ferries.md").write_text(ARTICLE.format(title="Ferry strike", day=3,
+                                                     body="The ferry crews of Oslo walked out on Tuesday."))
+    seeds = make_assistant(seed_corpus, tmp_path / "i1", chroma_host=host, chroma_port=port)
+    seeds.ingest()
+    desk2 = make_assistant(other, tmp_path / "i2", chroma_host=host, chroma_port=port, collection="desk2")
+    report = desk2.ingest()
+    assert report.added == ["ferries.md"] and report.removed == []
+    assert desk2.index.collection.name == "desk2-articles-minilm-l6-int8"
+    assert desk2.index.sentences.name == "desk2-sentences-minilm-l6-int8"
+    assert {a["article_id"] for a in seeds.articles()} == {p.name for p in seed_corpus.glob("*.md")}
+    assert seeds.ingest().removed == [] and [a["article_id"] for a in desk2.articles()] == ["ferries.md"]
+    assert "Oslo" in desk2.ask("Where did the ferry crews walk out?").text
+    assert "10,000" in seeds.ask("How many GPUs did Twitter buy?").text
+
+
+def test_a_collection_name_is_checked():
+    from pydantic import ValidationError
+
+    from rag.settings import Settings
+
+    for bad in ("-x", "a b", "x/y", "é", "a" * 41):
+        with pytest.raises(ValidationError):
+            Settings(collection=bad)
+    assert Settings(collection="desk_2-b").collection == "desk_2-b"
