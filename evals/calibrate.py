@@ -53,20 +53,22 @@ def collect(dataset: str, split: str, squad_path: Path | None = None) -> list[di
     compute SUPPORT features for whichever candidate a RANK model puts first."""
     name, cases, corpus_dir = prepare(dataset, squad_path=squad_path, split=split)
     assistant = build_assistant(corpus_dir, None, abstain_threshold=0.0)
-    seen: list = []
+    seen: dict[str, list] = {}
     original = assistant.extractive.extract
 
     def recording(question, passages, idf, vector):
         result = original(question, passages, idf, vector)
-        seen.append(result)
+        seen.setdefault(question, []).append(result)
         return result
 
     assistant.extractive.extract = recording
     points = []
-    extracts = iter(seen)
     for r in ask_cases(assistant, cases, mode="extractive"):
         row = r["_row"]
-        extract = next(extracts) if r["retrieved_ids"] else None  # one extract() per question with passages
+        # By the question extract() was given (the standalone form of a follow-up), not by call order: a
+        # question may be answered without extract() (a count, a timeline) or call it more than once.
+        calls = seen.pop(r["standalone"], [])
+        extract = calls[-1] if calls and r["retrieved_ids"] else None
         cands = extract.candidates if extract else []
         points.append({
             "dataset": name, "id": r["id"], "group": row.split_key(), "answerable": row.answerable,
@@ -77,6 +79,7 @@ def collect(dataset: str, split: str, squad_path: Path | None = None) -> list[di
             "support_x": [[ex.support_features(extract.context, c)[f] for f in ex.SUPPORT_FEATURES]
                           for c in cands] if extract else [],
             "accepted": [any(contains(c.text, p) for p in row.accept_if_contains) for c in cands],
+            "answer": r["answer"], "texts": [c.text for c in cands],
         })
     return points
 
