@@ -182,8 +182,10 @@ class LexicalIndex:
         except (OSError, sqlite3.Error) as error:  # a full disk, a removed folder: the table ranks alone
             log.warning("the BM25 base was not remade (%s); questions rank on the table and the last base", error)
         finally:
-            self.db.close()  # this thread's connection
-            self._local.db = None
+            db = getattr(self._local, "db", None)  # this thread's connection, if it got one
+            if db is not None:
+                db.close()
+                self._local.db = None
 
     @contextlib.contextmanager
     def _build_lock(self, wait: bool):
