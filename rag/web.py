@@ -382,6 +382,7 @@ def build(assistant: Assistant):
             summary = upload_html(results)
             if report is not None:
                 summary += f"<p>Index: {shown(report.summary().splitlines()[1])}.</p>"
+                summary += "".join(f"<p>{shown(note)}</p>" for path, note in report.notes if path == "(corpus folder)")
             return {upload: None, upload_result: summary} | show_corpus(view, selected)
 
         def rescan(view, selected, progress=gr.Progress()):
