@@ -13,6 +13,25 @@ def seed_sentences() -> list[str]:
             for a, b in sentence_spans(text)]
 
 
+def seed_copy(seed_assistant, tmp_path):
+    """A copy of the seed corpus in tmp_path/corpus."""
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seed_assistant.settings.corpus_dir, corpus)
+    return corpus
+
+
+def hashed_assistant(corpus, index):
+    """An extractive assistant over `corpus` with the fast hashing embedder (no model run)."""
+    from rag import Assistant
+
+    from fakes import HashEmbedding
+
+    return Assistant(corpus_dir=corpus, index_dir=index, answer_mode="extractive", chroma_host=None,
+                     openai_api_key=None, openai_base_url=None, embed_model=HashEmbedding())
+
+
 def test_base_plus_delta_ranks_as_the_table_through_adds_and_deletes(tmp_path, monkeypatch):
     """Base + FTS5 for the rows added since give the FTS5 path's own ranking, through adds (the delta),
     deletes (ids gone from the table), a chunk re-added under its old name, and a rebuild."""
@@ -77,20 +96,14 @@ def test_a_new_table_drops_a_base_left_from_an_older_one(tmp_path, monkeypatch):
 def test_ingest_makes_the_base_and_answers_rank_through_it(seed_assistant, tmp_path, monkeypatch):
     """An ingest over BASE_MIN_CHUNKS leaves a base covering the table; an article added later is found
     (through the delta or a rebuild) and one removed is gone, with the ranking of the table path."""
-    import shutil
-
     import rag.lexical as lexical_module
-    from rag import Assistant
 
-    from fakes import HashEmbedding
     from test_freshness import ZEBRAS
 
     monkeypatch.setattr(lexical_module, "BASE_MIN_CHUNKS", 1)
     monkeypatch.setattr(lexical_module, "REBUILD_SHARE", 0.5)  # an added article stays in the delta
-    corpus = tmp_path / "corpus"
-    shutil.copytree(seed_assistant.settings.corpus_dir, corpus)
-    assistant = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", answer_mode="extractive",
-                          chroma_host=None, openai_api_key=None, openai_base_url=None, embed_model=HashEmbedding())
+    corpus = seed_copy(seed_assistant, tmp_path)
+    assistant = hashed_assistant(corpus, tmp_path / "index")
     assistant.ingest()
     lexical = assistant.index.lexical
     lexical.wait_for_base()
@@ -121,23 +134,17 @@ def test_a_damaged_bm25_file_is_refilled_from_the_store_and_its_base_dropped(see
     """A file that is not a database (torn, overwritten) is replaced by a table refilled from the store's
     chunks; the base made from the old table goes with it (the new table restarts its ids); nothing is
     re-embedded and the ranking is the one before."""
-    import shutil
-
     import rag.lexical as lexical_module
-    from rag import Assistant
-
-    from fakes import HashEmbedding
 
     monkeypatch.setattr(lexical_module, "BASE_MIN_CHUNKS", 1)
-    corpus = tmp_path / "corpus"
-    shutil.copytree(seed_assistant.settings.corpus_dir, corpus)
+    corpus = seed_copy(seed_assistant, tmp_path)
 
     def make():
-        return Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", answer_mode="extractive",
-                         chroma_host=None, openai_api_key=None, openai_base_url=None, embed_model=HashEmbedding())
+        return hashed_assistant(corpus, tmp_path / "index")
 
     assistant = make()
     assistant.ingest()
+    assistant.index.lexical.wait_for_base()  # the base is made on a thread after the ingest returns
     filters = assistant.query("x").filters
     before = [assistant.index.lexical_ranking(q, 5, filters) for q in QUESTIONS]
     old_base = assistant.index.lexical._current_base().folder
@@ -162,21 +169,16 @@ def test_the_ingest_that_crosses_the_mark_returns_before_the_base_is_remade(seed
     """The base is remade on a thread after the ingest returns (37 s at 1M chunks, which the ingest used to
     wait for under its lock). Until the new base is live, questions rank through the old base plus the
     delta, as the table would; then the new base covers the whole table."""
-    import shutil
     import threading
 
     import rag.lexical as lexical_module
     import rag.lexical_base as base_module
-    from rag import Assistant
 
-    from fakes import HashEmbedding
     from test_freshness import ZEBRAS
 
     monkeypatch.setattr(lexical_module, "BASE_MIN_CHUNKS", 1)
-    corpus = tmp_path / "corpus"
-    shutil.copytree(seed_assistant.settings.corpus_dir, corpus)
-    assistant = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", answer_mode="extractive",
-                          chroma_host=None, openai_api_key=None, openai_base_url=None, embed_model=HashEmbedding())
+    corpus = seed_copy(seed_assistant, tmp_path)
+    assistant = hashed_assistant(corpus, tmp_path / "index")
     assistant.ingest()
     lexical = assistant.index.lexical
     lexical.wait_for_base()
