@@ -179,7 +179,7 @@ def run_scale(bbc_assistant, work: Path, questions_file: Path, sizes: list[int],
                 built["embedded"] = grow(embedded.index, replicator, size, write_bm25=True)
             built["server"] = grow(remote.index, replicator, size, write_bm25=not both)
             with Clock() as compact:
-                remote.index.lexical.compact()  # what an ingest does before it publishes
+                remote.index.lexical.compact()  # what an ingest starts on a thread once it has written
             built["bm25_base_s"] = round(compact.wall, 1)
             with Clock() as check, remote.index._lock():
                 remote.index._check_catalogue(writing=True)  # rebuilds it only for an index grown before it

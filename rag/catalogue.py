@@ -18,6 +18,8 @@ import threading
 from pathlib import Path
 from typing import Iterable
 
+from . import files
+
 SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS article (
@@ -39,26 +41,11 @@ class ArticleCatalogue:
     def db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                db = self._connect()
-            except sqlite3.DatabaseError as error:
-                if isinstance(error, sqlite3.OperationalError):  # locked, busy, full: not damage
-                    raise
-                # not a database (a damaged file): it holds nothing the store lacks; start anew, refilled
-                for stale in (self.path, *(self.path.with_name(self.path.name + x) for x in ("-wal", "-shm"))):
-                    stale.unlink(missing_ok=True)
-                db = self._connect()
+            db = files.connect(self.path)  # a damaged file starts anew: refilled from the store
             if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 # another layout: start empty; the index refills it from the store (Index._check_catalogue)
                 db.executescript("DROP TABLE IF EXISTS article;" + _SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
             self._local.db = db
-        return db
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")  # the first read: raises here when the file is not a database
-        db.execute("PRAGMA synchronous=NORMAL")
         return db
 
     # ---------------------------------------------------------------- writes (under the index's lock)

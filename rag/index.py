@@ -19,7 +19,6 @@ disagree with what is actually stored.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import shutil
@@ -38,6 +37,7 @@ from tqdm import tqdm
 from .catalogue import ArticleCatalogue
 from .chunking import Chunker
 from .corpus import CorpusScan
+from .files import file_lock
 from .lexical import LexicalIndex
 from .text import Idf, sentence_spans
 from .dedup import DuplicateIndex, Group
@@ -362,21 +362,10 @@ class Index:
         return self._idf[1]
 
     # ---------------------------------------------------------------- ingestion
-    @contextlib.contextmanager
     def _lock(self, wait: bool = True):
         """One writer at a time (CLI, page upload, tests); readers are never blocked. With `wait` False,
         yields whether the lock was free (and is now held) instead of waiting for it."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / "ingest.lock", "w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return file_lock(self.dir / "ingest.lock", wait)
 
     def ingest(self, scan: CorpusScan, chunker: Chunker, progress: bool = True, prune: bool = False) -> IngestReport:
         """Bring the index in step with `scan`. Articles whose files are gone are removed, unless that looks

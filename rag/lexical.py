@@ -20,9 +20,7 @@ Only rag/index.py uses this module: it keeps the table in step with the Chroma c
 """
 from __future__ import annotations
 
-import contextlib
 import errno
-import fcntl
 import logging
 import math
 import sqlite3
@@ -32,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import lexical_base
+from . import files, lexical_base
 from .text import bm25_terms
 from .types import Filters, date_int
 
@@ -80,19 +78,9 @@ class LexicalIndex:
     def db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                db = self._connect()
-            except sqlite3.DatabaseError as error:
-                if isinstance(error, sqlite3.OperationalError):  # locked, busy, full: not damage
-                    raise
-                # not a database (a damaged file): it holds nothing the store lacks. Start anew (the index
-                # refills it from the store's chunks) and drop the base with it: a new table restarts its
-                # ids, and the base tells its rows from later ones by id.
-                for stale in (self.path, *(self.path.with_name(self.path.name + x) for x in ("-wal", "-shm"))):
-                    stale.unlink(missing_ok=True)
-                lexical_base.remove(self.base_root)
-                db = self._connect()
+            # A damaged file starts anew (the index refills it from the store's chunks) and its base goes
+            # with it: a new table restarts its ids, and the base tells its rows from later ones by id.
+            db = files.connect(self.path, on_damaged=lambda: lexical_base.remove(self.base_root))
             if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 # another layout: start empty; the index refills it from the store's chunks (Index._sync_lexical)
                 db.executescript("DROP TABLE IF EXISTS chunk_vocab; DROP TABLE IF EXISTS chunk_terms; "
@@ -105,12 +93,6 @@ class LexicalIndex:
                 db.execute("INSERT INTO high_water SELECT coalesce(max(id), 0) + 1 FROM chunk")
                 lexical_base.remove(self.base_root)
             self._local.db = db
-        return db
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")  # the first read: raises here when the file is not a database
-        db.execute("PRAGMA synchronous=NORMAL")
         return db
 
     # ---------------------------------------------------------------- writes (under the index's lock)
@@ -187,20 +169,9 @@ class LexicalIndex:
                 db.close()
                 self._local.db = None
 
-    @contextlib.contextmanager
     def _build_lock(self, wait: bool):
         """One base build at a time across processes: a build removes every other folder under base_root."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".build.lock"), "a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return files.file_lock(self.path.with_suffix(".build.lock"), wait)
 
     def _base_outgrown(self) -> bool:
         """Whether a base must be made (none, or rows added and deleted since pass REBUILD_SHARE); a table
